@@ -1,0 +1,308 @@
+"""RunConfig: the one description of a training run, its validation, presets and stable key.
+
+Everything that changes the trained model is a field here, so that equal configs always mean
+equal models and `key()` can name a cache folder. Nothing in this module imports TensorFlow:
+the dashboard parses URLs into configs on every rerun and must stay fast.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# Bump when a change to training, the data split or the saved layout makes old entries wrong.
+SCHEMA_VERSION = 1
+
+TASKS = ("mnist", "toy")
+MNIST_DATASETS = ("embedded", "full")
+TOY_DATASETS = ("blobs", "blocks", "xor", "circle", "spiral", "gauss", "three_class")
+ARCHS = ("mlp", "cnn")
+ACTIVATIONS = ("relu", "tanh", "sigmoid", "elu", "gelu")
+OPTIMIZERS = ("adam", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "plateau", "cosine")
+
+MAX_UNITS = 1024
+MAX_USER_POINTS = 200
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
+
+
+def _check_range(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
+    kind_ok = _is_int(value) if integer else _is_number(value)
+    if not kind_ok or not (low <= value <= high):
+        kind = "an integer" if integer else "a number"
+        raise ValueError(f"{name}={value!r} is out of range: must be {kind} from {low} to {high}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not allowed: choose one of {', '.join(choices)}")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """A hyperparameter combination. Frozen, validated on creation, hashable, URL-serialisable.
+
+    `units` and `activation` are either one value for every layer or a tuple with one value per
+    layer. For a CNN, `layers` counts conv blocks (conv -> [batch norm] -> max-pool ->
+    [conv_dropout]), `units` are the filters per block and `dense_units` is the optional hidden
+    dense layer of the head (0 = straight to the softmax). `dropout` applies to hidden dense
+    layers (and to the flattened features of a CNN without a dense head).
+    """
+
+    task: str = "mnist"
+    dataset: str = "embedded"
+    arch: str = "mlp"
+    layers: int = 2
+    units: int | tuple[int, ...] = 64
+    activation: str | tuple[str, ...] = "relu"
+    kernel_size: int = 3
+    dense_units: int = 0
+    conv_dropout: float = 0.0
+    dropout: float = 0.0
+    l2: float = 0.0
+    batch_norm: bool = False
+    augment: bool = False
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    lr_schedule: str = "constant"
+    label_smoothing: float = 0.0
+    batch_size: int = 128
+    epochs: int = 10
+    early_stopping: bool = False
+    seed: int = 0
+    # Toy (2-D) data only; reset to defaults for MNIST so they never split the cache.
+    noise: float = 0.0
+    train_ratio: float = 0.5
+    n_samples: int = 200
+    user_points: tuple[tuple[float, float, int], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        # Normalise forms that mean the same thing, so they hash the same.
+        for name in ("units", "activation"):
+            value = getattr(self, name)
+            if isinstance(value, list):
+                value = tuple(value)
+            if isinstance(value, tuple) and len(value) == 1:
+                value = value[0]
+            if isinstance(value, tuple) and len(set(value)) == 1 and len(value) == self.layers:
+                value = value[0]
+            object.__setattr__(self, name, value)
+        for name in ("dropout", "conv_dropout", "l2", "learning_rate", "label_smoothing", "noise", "train_ratio"):
+            value = getattr(self, name)
+            if _is_int(value):
+                object.__setattr__(self, name, float(value))
+        points = self.user_points
+        if isinstance(points, list):
+            points = tuple(points)
+        if isinstance(points, tuple):
+            try:
+                points = tuple((float(p[0]), float(p[1]), int(p[2])) for p in points)
+            except (TypeError, ValueError, IndexError):
+                raise ValueError("user_points must be a list of (x, y, class) triples") from None
+        object.__setattr__(self, "user_points", points)
+        if self.task == "mnist":
+            for name in ("noise", "train_ratio", "n_samples", "user_points"):
+                object.__setattr__(self, name, _DEFAULTS[name])
+        self._validate()
+
+    # -- validation -------------------------------------------------------------------------
+
+    def _validate(self) -> None:
+        _check_choice("task", self.task, TASKS)
+        if self.task == "mnist":
+            _check_choice("dataset", self.dataset, MNIST_DATASETS)
+        else:
+            _check_choice("dataset", self.dataset, TOY_DATASETS)
+            if self.arch != "mlp":
+                raise ValueError(f"arch={self.arch!r} is not allowed for toy data: toy data needs arch='mlp'")
+            if self.augment:
+                raise ValueError("augment=True is only for MNIST images, not for toy data")
+        _check_choice("arch", self.arch, ARCHS)
+        if self.arch == "mlp":
+            _check_range("layers", self.layers, 0, 6, integer=True)
+        else:
+            _check_range("layers", self.layers, 1, 4, integer=True)
+        self._check_per_layer("units", self.units, lambda v: _check_range("units", v, 1, MAX_UNITS, integer=True))
+        self._check_per_layer("activation", self.activation, lambda v: _check_choice("activation", v, ACTIVATIONS))
+        _check_range("kernel_size", self.kernel_size, 1, 7, integer=True)
+        _check_range("dense_units", self.dense_units, 0, 2048, integer=True)
+        _check_range("conv_dropout", self.conv_dropout, 0.0, 0.8)
+        _check_range("dropout", self.dropout, 0.0, 0.8)
+        _check_range("l2", self.l2, 0.0, 0.1)
+        for name in ("batch_norm", "augment", "early_stopping"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be true or false")
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_range("learning_rate", self.learning_rate, 1e-5, 1.0)
+        _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
+        _check_range("label_smoothing", self.label_smoothing, 0.0, 0.3)
+        _check_range("batch_size", self.batch_size, 1, 1024, integer=True)
+        _check_range("epochs", self.epochs, 1, 200, integer=True)
+        _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
+        _check_range("noise", self.noise, 0.0, 0.5)
+        _check_range("train_ratio", self.train_ratio, 0.1, 0.9)
+        _check_range("n_samples", self.n_samples, 10, 2000, integer=True)
+        if len(self.user_points) > MAX_USER_POINTS:
+            raise ValueError(f"user_points has {len(self.user_points)} points: at most {MAX_USER_POINTS}")
+        for x, y, label in self.user_points:
+            if not (math.isfinite(x) and math.isfinite(y)) or not 0 <= label < self.n_classes:
+                raise ValueError(f"user point ({x}, {y}, {label}) is invalid: finite x, y and class 0..{self.n_classes - 1}")
+
+    def _check_per_layer(self, name: str, value: Any, check) -> None:
+        if isinstance(value, tuple):
+            if len(value) != self.layers:
+                raise ValueError(f"{name} has {len(value)} values but layers={self.layers}: give one value or one per layer")
+            for item in value:
+                check(item)
+        else:
+            check(value)
+
+    # -- derived values ---------------------------------------------------------------------
+
+    @property
+    def n_classes(self) -> int:
+        if self.task == "mnist":
+            return 10
+        return 3 if self.dataset == "three_class" else 2
+
+    def units_per_layer(self) -> tuple[int, ...]:
+        return self.units if isinstance(self.units, tuple) else (self.units,) * self.layers
+
+    def activation_per_layer(self) -> tuple[str, ...]:
+        return self.activation if isinstance(self.activation, tuple) else (self.activation,) * self.layers
+
+    def describe(self) -> str:
+        """One line a person can read, e.g. 'MLP 64-16 relu, dropout 0.2, adam 1e-3, 10 epochs'."""
+        units = "-".join(str(u) for u in self.units_per_layer()) or "no hidden layer"
+        parts = [f"{self.arch.upper()} {units}"]
+        if self.arch == "cnn":
+            parts[0] += f" (k{self.kernel_size})" + (f" + dense {self.dense_units}" if self.dense_units else "")
+        if self.layers:
+            parts.append("/".join(dict.fromkeys(self.activation_per_layer())))
+        for name in ("conv_dropout", "dropout", "l2", "label_smoothing"):
+            if getattr(self, name):
+                parts.append(f"{name.replace('_', ' ')} {getattr(self, name):g}")
+        for name in ("batch_norm", "augment", "early_stopping"):
+            if getattr(self, name):
+                parts.append(name.replace("_", " "))
+        parts.append(f"{self.optimizer} {self.learning_rate:g}")
+        if self.lr_schedule != "constant":
+            parts.append(f"{self.lr_schedule} schedule")
+        parts.append(f"batch {self.batch_size}, {self.epochs} epochs")
+        parts.append(f"{self.dataset}" + (f" (noise {self.noise:g})" if self.task == "toy" and self.noise else ""))
+        return ", ".join(parts)
+
+    # -- serialisation ----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able dict (tuples become lists)."""
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = [list(v) if isinstance(v, tuple) else v for v in value]
+            out[f.name] = value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any) -> RunConfig:
+        """Build from a dict; unknown fields or wrong types raise ValueError naming them."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a config must be a mapping of field names to values, not {type(data).__name__}")
+        unknown = sorted(str(k) for k in data if k not in _FIELD_NAMES)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        try:
+            return cls(**data)
+        except TypeError as error:  # e.g. a list where a number belongs
+            raise ValueError(f"malformed config: {error}") from None
+
+    def replace(self, **changes: Any) -> RunConfig:
+        unknown = sorted(k for k in changes if k not in _FIELD_NAMES)
+        if unknown:
+            raise ValueError(f"unknown config field(s): {', '.join(unknown)}")
+        data = self.to_dict()
+        # A change of layers with per-layer values left over would be invalid: fall back to one value.
+        if "layers" in changes:
+            for name in ("units", "activation"):
+                if name not in changes and isinstance(data[name], list):
+                    data[name] = data[name][0]
+        data.update(changes)
+        return RunConfig.from_dict(data)
+
+    def key(self) -> str:
+        """Stable 16-hex-digit id: sha256 of the canonical JSON of every field + SCHEMA_VERSION."""
+        canonical = json.dumps({"schema": SCHEMA_VERSION, "config": self.to_dict()}, sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(RunConfig))
+_DEFAULTS = {
+    f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default) for f in fields(RunConfig)
+}
+
+# -- presets ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    summary: str
+    config: RunConfig
+
+
+def _preset(name: str, summary: str, **overrides: Any) -> Preset:
+    return Preset(name, summary, RunConfig(**overrides))
+
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in [
+        _preset("base", "MLP 64-64 relu, Adam 1e-3, 10 epochs: a quick default", layers=2, units=64, epochs=10),
+        _preset(
+            "seed001-dnn",
+            "seed 001: Keras DNN Dense 64-16-10 relu, Adam, batch 128, 50 epochs",
+            arch="mlp", layers=2, units=(64, 16), activation="relu", optimizer="adam", batch_size=128, epochs=50,
+        ),
+        _preset(
+            "seed001-cnn",
+            "seed 001: Conv 64 and 128 (2x2, same) each with 2x2 max-pool, softmax head, Adam, batch 128, 20 epochs",
+            arch="cnn", layers=2, units=(64, 128), kernel_size=2, dense_units=0, batch_size=128, epochs=20,
+        ),
+        _preset(
+            "seed001-cnn-regularized",
+            "seed 001: Conv 32-64-128-256 (2x2), max-pool + Dropout 0.5 after each, L2 0.01 everywhere, 30 epochs",
+            arch="cnn", layers=4, units=(32, 64, 128, 256), kernel_size=2, dense_units=0, conv_dropout=0.5,
+            l2=0.01, batch_size=128, epochs=30,
+        ),
+        _preset(
+            "seed000-classic",
+            "seed 000: Conv 32 5x5 -> pool -> Conv 64 5x5 -> pool -> Dense 1024 -> Dropout 0.5, Adam 1e-4, batch 50",
+            arch="cnn", layers=2, units=(32, 64), kernel_size=5, dense_units=1024, dropout=0.5,
+            learning_rate=1e-4, batch_size=50, epochs=15,
+        ),
+    ]
+}
+
+
+def preset(name: str) -> RunConfig:
+    """The RunConfig of a named preset; an unknown name raises ValueError listing the names."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: choose one of {', '.join(PRESETS)}")
+    return PRESETS[name].config
+
+
+def register_preset(name: str, summary: str, config: RunConfig) -> None:
+    """Add a preset (used by modules that define their own, e.g. the toy lessons)."""
+    PRESETS[name] = Preset(name, summary, config)
