@@ -252,6 +252,70 @@ _DEFAULTS = {
     f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default) for f in fields(RunConfig)
 }
 
+# -- text form of each field (URL parameters and command-line flags share it) ----------------
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+MAX_PARAM_LENGTH = 4000
+_BOOLS = {"batch_norm", "augment", "early_stopping"}
+_INTS = {"layers", "kernel_size", "dense_units", "batch_size", "epochs", "seed", "n_samples"}
+_FLOATS = {"conv_dropout", "dropout", "l2", "learning_rate", "label_smoothing", "noise", "train_ratio"}
+
+
+
+def _format_number(value: float) -> str:
+    return f"{value:g}" if value == value else "nan"
+
+
+def encode_value(name: str, value: Any) -> str:
+    """The URL text of one field's value."""
+    if name == "user_points":
+        return ";".join(f"{_format_number(x)}:{_format_number(y)}:{label}" for x, y, label in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return _format_number(value)
+    return str(value)
+
+
+def decode_value(name: str, text: str) -> Any:
+    """Parse one field from URL text; ValueError with a readable reason when it is not parseable."""
+    if len(text) > MAX_PARAM_LENGTH:
+        raise ValueError("too long")
+    text = text.strip()
+    if name in _BOOLS:
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise ValueError("expected 1 or 0")
+    if name in _INTS:
+        return int(text)
+    if name in _FLOATS:
+        value = float(text)
+        if not math.isfinite(value):
+            raise ValueError("not a finite number")
+        return value
+    if name == "units":
+        parts = [int(p) for p in text.split(",")]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+    if name == "activation":
+        parts = [p.strip() for p in text.split(",")]
+        return parts[0] if len(parts) == 1 else tuple(parts)
+    if name == "user_points":
+        if not text:
+            return ()
+        points = []
+        for item in text.split(";"):
+            x, y, label = item.split(":")
+            points.append((float(x), float(y), int(label)))
+        return tuple(points)
+    return text
+
+
 # -- presets ----------------------------------------------------------------------------------
 
 

@@ -105,7 +105,7 @@ def _full_splits() -> Splits:
 
     try:
         (x_train, y_train), (x_test, y_test) = keras.datasets.mnist.load_data()
-    except Exception as error:  # keras raises a bare Exception when the host is unreachable
+    except Exception as error:  # noqa: BLE001 - keras raises a bare Exception when the host is unreachable
         raise FullMnistUnavailable(f"{message} ({type(error).__name__}: {error})") from None
     rng = np.random.default_rng(EMBEDDED_SPLIT_SEED)
     order = rng.permutation(len(y_train))
@@ -158,8 +158,8 @@ def _shares(n: int, weights: list[float]) -> list[int]:
 def _clusters(rng, n: int, spec: list[tuple[tuple[float, float], float, int, float]]):
     """spec: (mean, variance, label, weight) per cluster."""
     counts = _shares(n, [w for *_, w in spec])
-    points = [_gaussian(rng, c, mean, var) for c, (mean, var, _, _) in zip(counts, spec)]
-    labels = [np.full(c, label) for c, (_, _, label, _) in zip(counts, spec)]
+    points = [_gaussian(rng, c, mean, var) for c, (mean, var, _, _) in zip(counts, spec, strict=False)]
+    labels = [np.full(c, label) for c, (_, _, label, _) in zip(counts, spec, strict=False)]
     return np.concatenate(points), np.concatenate(labels)
 
 

@@ -88,10 +88,10 @@ def build_model(config: RunConfig, x_train: np.ndarray | None = None) -> keras.M
     layers = _input_layers(config, x_train)
     units, activations = config.units_per_layer(), config.activation_per_layer()
     if config.arch == "mlp":
-        for index, (width, activation) in enumerate(zip(units, activations), start=1):
+        for index, (width, activation) in enumerate(zip(units, activations, strict=False), start=1):
             layers += _dense_block(config, width, activation, index)
     else:
-        for index, (filters, activation) in enumerate(zip(units, activations), start=1):
+        for index, (filters, activation) in enumerate(zip(units, activations, strict=False), start=1):
             layers += _conv_block(config, filters, activation, index)
         layers.append(keras.layers.Flatten(name="flatten"))
         if config.dense_units:

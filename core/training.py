@@ -12,10 +12,11 @@ from __future__ import annotations
 import math
 import platform
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import keras
 import numpy as np
@@ -191,7 +192,7 @@ def train(
         "key": config.key(),
         "schema": SCHEMA_VERSION,
         "description": config.describe(),
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "train_seconds": round(train_seconds, 3),
         "seconds_per_epoch": round(train_seconds / max(1, epochs_run), 4),
         "epochs_run": epochs_run,

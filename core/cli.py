@@ -1,0 +1,254 @@
+"""python -m core train | pretrain | ls | rm | presets
+
+Invalid values exit with status 2 and one line naming the problem; nothing is written then.
+Progress goes to stderr (a tqdm bar), results to stdout (`--json`: the last line is one object).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import sys
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from core.config import (  # noqa: E402
+    PRESETS,
+    RunConfig,
+    decode_value,  # noqa: E402
+    preset,
+)
+
+CONFIG_FLAGS = {
+    "task": "task", "dataset": "dataset", "arch": "arch", "layers": "layers", "units": "units", "activation": "activation",
+    "kernel_size": "kernel-size", "dense_units": "dense-units", "conv_dropout": "conv-dropout", "dropout": "dropout",
+    "l2": "l2", "optimizer": "optimizer", "learning_rate": "learning-rate", "lr_schedule": "lr-schedule",
+    "label_smoothing": "label-smoothing", "batch_size": "batch-size", "epochs": "epochs", "seed": "seed",
+    "noise": "noise", "train_ratio": "train-ratio", "n_samples": "n-samples",
+}
+BOOL_FLAGS = {"batch_norm": "batch-norm", "augment": "augment", "early_stopping": "early-stopping"}
+
+
+class UsageError(Exception):
+    """A bad value on the command line: exit 2 with one line."""
+
+
+def _add_config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--preset", default="base", help=f"start from a preset ({', '.join(PRESETS)}); flags override it")
+    for field, flag in CONFIG_FLAGS.items():
+        parser.add_argument(f"--{flag}", dest=field, default=None, metavar="VALUE")
+    for field, flag in BOOL_FLAGS.items():
+        parser.add_argument(f"--{flag}", dest=field, action=argparse.BooleanOptionalAction, default=None)
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    try:
+        base = preset(args.preset)
+        changes: dict[str, Any] = {}
+        for field in CONFIG_FLAGS:
+            text = getattr(args, field)
+            if text is not None:
+                changes[field] = decode_value(field, text)
+        for field in BOOL_FLAGS:
+            if getattr(args, field) is not None:
+                changes[field] = getattr(args, field)
+        if "task" in changes and changes["task"] == "toy" and "dataset" not in changes:
+            changes["dataset"] = "blobs"
+        return base.replace(**changes) if changes else base
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+class ProgressBar:
+    """A tqdm bar over all batches of a run (on stderr)."""
+
+    def __init__(self, label: str, enabled: bool = True):
+        self.label, self.enabled, self.bar = label, enabled, None
+
+    def __call__(self, event) -> None:
+        if not self.enabled:
+            return
+        from tqdm import tqdm
+
+        if event.kind == "waiting":
+            print(f"{self.label}: being trained by another process; waiting for it…", file=sys.stderr)
+        elif event.kind == "start":
+            self.bar = tqdm(total=event.epochs * max(1, event.steps), desc=self.label, unit="batch", file=sys.stderr, leave=False)
+        elif event.kind == "batch" and self.bar is not None:
+            self.bar.update(1)
+        elif event.kind == "epoch" and self.bar is not None:
+            metrics = event.metrics
+            self.bar.set_postfix(epoch=f"{event.epoch}/{event.epochs}", loss=f"{metrics.get('loss', 0):.3f}", val_acc=f"{metrics.get('val_accuracy', 0):.3f}")
+        elif event.kind == "end" and self.bar is not None:
+            self.bar.close()
+
+
+def run_summary(run) -> dict[str, Any]:
+    meta = run.meta
+    return {
+        "key": run.key,
+        "cached": run.cached,
+        "path": str(run.path) if run.path else None,
+        "description": run.config.describe(),
+        "test_accuracy": meta.get("test_accuracy"),
+        "val_accuracy": meta.get("val_accuracy"),
+        "epochs_run": meta.get("epochs_run"),
+        "train_seconds": meta.get("train_seconds"),
+        "params": meta.get("params"),
+        "created": meta.get("created"),
+        "notes": run.notes,
+    }
+
+
+def _train_one(config: RunConfig, label: str, show_progress: bool):
+    from core.cache import get_or_train
+    from core.data import FullMnistUnavailable
+
+    try:
+        return get_or_train(config, ProgressBar(label, show_progress))
+    except FullMnistUnavailable as error:
+        raise UsageError(str(error)) from None
+    except ValueError as error:  # e.g. a toy split left a class empty
+        raise UsageError(str(error)) from None
+
+
+def command_train(args) -> int:
+    config = config_from_args(args)
+    run = _train_one(config, config.key(), show_progress=not args.quiet)
+    summary = run_summary(run)
+    for note in run.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        state = "loaded from cache" if run.cached else f"trained in {summary['train_seconds']:.1f} s"
+        print(f"{summary['key']}  {state}  test accuracy {summary['test_accuracy']:.4f}  {summary['description']}")
+    return 0
+
+
+def parse_grid(text: str) -> dict[str, list[Any]]:
+    """'layers=1,2 units=16,64' -> {'layers': [1, 2], 'units': [16, 64]} (each value parsed like a flag)."""
+    grid: dict[str, list[Any]] = {}
+    for part in text.split():
+        name, sep, values = part.partition("=")
+        name = name.replace("-", "_")
+        if not sep or not values:
+            raise UsageError(f"grid item {part!r} must look like name=value1,value2")
+        if name not in CONFIG_FLAGS and name not in BOOL_FLAGS:
+            raise UsageError(f"unknown grid field {name!r}")
+        try:
+            grid[name] = [decode_value(name, value) for value in values.split(",")]
+        except ValueError as error:
+            raise UsageError(f"grid field {name}: {error}") from None
+    if not grid:
+        raise UsageError("the grid is empty: e.g. --grid \"layers=1,2 units=16,64\"")
+    return grid
+
+
+def grid_configs(base: RunConfig, grid: dict[str, list[Any]]) -> list[RunConfig]:
+    """Every combination of the grid applied to base (all validated before anything trains)."""
+    names = list(grid)
+    configs = []
+    for values in itertools.product(*(grid[name] for name in names)):
+        try:
+            configs.append(base.replace(**dict(zip(names, values, strict=False))))
+        except ValueError as error:
+            raise UsageError(f"combination {dict(zip(names, values, strict=False))} is invalid: {error}") from None
+    return configs
+
+
+def command_pretrain(args) -> int:
+    from core import cache
+
+    base = config_from_args(args)
+    configs = grid_configs(base, parse_grid(args.grid))
+    rows = []
+    for index, config in enumerate(configs, start=1):
+        hit = cache.exists(config)
+        label = f"[{index}/{len(configs)}] {config.key()}"
+        if hit:
+            print(f"{label} cached, skipped", file=sys.stderr)
+        run = _train_one(config, label, show_progress=not args.quiet)
+        rows.append(run_summary(run))
+        if not hit:
+            print(f"{label} trained in {run.meta['train_seconds']:.1f} s, test accuracy {run.test_accuracy:.4f}", file=sys.stderr)
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    print(f"{'key':16}  {'cached':6}  {'test acc':8}  {'seconds':>7}  configuration")
+    for row in rows:
+        print(f"{row['key']:16}  {str(row['cached']):6}  {row['test_accuracy']:8.4f}  {row['train_seconds'] or 0:7.1f}  {row['description']}")
+
+
+def command_ls(args) -> int:
+    from core import cache
+
+    frame = cache.list_runs()
+    if args.json:
+        print(frame.drop(columns=["last_used"], errors="ignore").to_json(orient="records"))
+        return 0
+    if frame.empty:
+        print("no cached models")
+        return 0
+    for _, row in frame.iterrows():
+        print(f"{row['key']}  {row['test_accuracy']:.4f}  {row['epochs_run']:>3} epochs  {row['size_mb']:6.2f} MB  {row['description']}")
+    return 0
+
+
+def command_rm(args) -> int:
+    from core import cache
+
+    try:
+        removed = cache.remove(args.key)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if not removed:
+        print(f"no cached model {args.key}", file=sys.stderr)
+        return 1
+    print(f"removed {args.key}")
+    return 0
+
+
+def command_presets(args) -> int:
+    for name, item in PRESETS.items():
+        print(f"{name:26} {item.summary}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m core", description="Neural Lab: train and cache Keras models.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    train = commands.add_parser("train", help="train one combination (or load it from the cache)")
+    _add_config_flags(train)
+    train.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.set_defaults(handler=command_train)
+    pretrain = commands.add_parser("pretrain", help="train every missing combination of a grid")
+    _add_config_flags(pretrain)
+    pretrain.add_argument("--grid", required=True, help='e.g. "layers=1,2,3 units=16,64 activation=relu,tanh"')
+    pretrain.add_argument("--quiet", action="store_true")
+    pretrain.set_defaults(handler=command_pretrain)
+    ls = commands.add_parser("ls", help="list cached models")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=command_ls)
+    rm = commands.add_parser("rm", help="delete a cached model")
+    rm.add_argument("key")
+    rm.set_defaults(handler=command_rm)
+    presets = commands.add_parser("presets", help="list the presets")
+    presets.set_defaults(handler=command_presets)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

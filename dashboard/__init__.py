@@ -1,0 +1,1 @@
+"""Neural Lab dashboard (Streamlit)."""

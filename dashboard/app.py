@@ -1,0 +1,32 @@
+"""Neural Lab: `streamlit run dashboard/app.py`. Page setup and navigation only."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
+    sys.path.insert(0, str(REPO))
+
+import streamlit as st  # noqa: E402
+
+PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
+# (file, title, icon, url path); the first is the landing page.
+PAGES = [
+    ("training.py", "Train", ":material/model_training:", "train"),
+    ("boundary.py", "Decision boundaries", ":material/scatter_plot:", "boundary"),
+    ("explorer.py", "Misclassified digits", ":material/search:", "explorer"),
+    ("draw.py", "Draw a digit", ":material/draw:", "draw"),
+    ("runs.py", "Runs", ":material/table_view:", "runs"),
+]
+
+st.set_page_config(page_title="Neural Lab", page_icon="🧠", layout="wide")
+pages = [
+    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path)
+    for file, title, icon, url_path in PAGES
+    if (PAGES_DIR / file).exists()
+]
+st.navigation(pages).run()

@@ -1,0 +1,52 @@
+"""Runs: every cached model, sortable, with delete."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import cache
+from dashboard import resources
+
+st.title("Runs")
+st.caption(
+    "Every hyperparameter combination trained so far, by anyone, is kept on disk and loads instantly. "
+    f"Cache folder: `{cache.cache_root()}`."
+)
+
+runs = resources.run_table()
+if runs.empty:
+    st.info("No model has been trained yet. Train one on the **Train** page or with `python -m core train --preset seed001-dnn`.")
+    st.stop()
+
+columns = ["key", "description", "test_accuracy", "val_accuracy", "epochs_run", "train_seconds", "params", "size_mb", "created"]
+table = runs[columns].copy()
+st.metric("Cached models", len(table), help=f"{table['size_mb'].sum():.1f} MB on disk")
+selection = st.dataframe(
+    table,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="multi-row",
+    key="runs_table",
+    column_config={
+        "key": st.column_config.TextColumn("key", help="Folder name in the cache (hash of the configuration)"),
+        "description": st.column_config.TextColumn("configuration", width="large"),
+        "test_accuracy": st.column_config.ProgressColumn("test accuracy", format="percent", min_value=0.0, max_value=1.0),
+        "val_accuracy": st.column_config.NumberColumn("val accuracy", format="percent"),
+        "epochs_run": st.column_config.NumberColumn("epochs"),
+        "train_seconds": st.column_config.NumberColumn("train s", format="%.1f"),
+        "params": st.column_config.NumberColumn("parameters", format="localized"),
+        "size_mb": st.column_config.NumberColumn("MB", format="%.2f"),
+        "created": st.column_config.TextColumn("created (UTC)"),
+    },
+)
+chosen = [table.iloc[i]["key"] for i in selection.selection.rows] if selection and selection.selection else []
+if chosen:
+    st.write(f"{len(chosen)} selected.")
+    if st.button(f"Delete {len(chosen)} run(s)", type="secondary", icon=":material/delete:"):
+        removed = sum(cache.remove(key) for key in chosen)
+        resources.forget_models()
+        st.toast(f"Deleted {removed} run(s).")
+        st.rerun()
+else:
+    st.caption("Select rows to delete them.")
