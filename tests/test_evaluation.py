@@ -115,3 +115,127 @@ def test_filters_explain_what_is_missing(mlp_run, cnn_run):
         filters(mlp_run.model)
     with pytest.raises(ValueError, match="conv_1, conv_2"):
         filters(cnn_run.model, "dense_9")
+
+
+# -- predictions, confusion matrix, errors -----------------------------------------------------
+
+
+def _handmade():
+    from core.evaluation import Predictions
+
+    # 6 samples: labels 0,0,1,1,2,2 ; sample 1 wrongly 1 (0.9), sample 3 wrongly 2 (0.6), sample 5 wrongly 1 (0.5)
+    probabilities = np.array(
+        [
+            [0.8, 0.1, 0.1],
+            [0.05, 0.9, 0.05],
+            [0.2, 0.7, 0.1],
+            [0.1, 0.3, 0.6],
+            [0.3, 0.3, 0.4],
+            [0.2, 0.5, 0.3],
+        ],
+        dtype=np.float32,
+    )
+    return Predictions(np.array([0, 0, 1, 1, 2, 2]), probabilities)
+
+
+def test_confusion_matrix_counts_true_rows_and_predicted_columns():
+    from core.evaluation import confusion_matrix, row_normalised
+
+    predictions = _handmade()
+    matrix = confusion_matrix(predictions.labels, predictions.predicted, 3)
+    np.testing.assert_array_equal(matrix, [[1, 1, 0], [0, 1, 1], [0, 1, 1]])
+    np.testing.assert_allclose(row_normalised(matrix), [[0.5, 0.5, 0], [0, 0.5, 0.5], [0, 0.5, 0.5]])
+    np.testing.assert_array_equal(row_normalised(np.zeros((2, 2))), np.zeros((2, 2)))
+
+
+def test_misclassified_filters_and_sorts():
+    from core.evaluation import misclassified
+
+    predictions = _handmade()
+    table = misclassified(predictions)
+    assert list(table["index"]) == [1, 3, 5]  # most confident mistake first: 0.9, 0.6, 0.5
+    assert list(misclassified(predictions, sort="index")["index"]) == [1, 3, 5]
+    assert list(misclassified(predictions, true_class=1)["index"]) == [3]
+    assert list(misclassified(predictions, predicted_class=1)["index"]) == [1, 5]
+    assert list(misclassified(predictions, true_class=2, predicted_class=1)["index"]) == [5]
+    assert misclassified(predictions, true_class=0, predicted_class=2).empty
+    row = table.iloc[0]
+    assert (row["true"], row["predicted"]) == (0, 1)
+    assert row["confidence"] == pytest.approx(0.9) and row["true_probability"] == pytest.approx(0.05)
+    with pytest.raises(ValueError, match="sort"):
+        misclassified(predictions, sort="random")
+    with pytest.raises(ValueError, match="true_class=7"):
+        misclassified(predictions, true_class=7)
+
+
+def test_correct_but_unsure_puts_the_lowest_top1_first():
+    from core.evaluation import correct_but_unsure
+
+    table = correct_but_unsure(_handmade())
+    assert list(table["index"]) == [4, 2, 0]  # 0.4, 0.7, 0.8
+    assert (table["true"] == table["predicted"]).all()
+    assert len(correct_but_unsure(_handmade(), limit=2)) == 2
+
+
+def test_per_class_metrics():
+    from core.evaluation import per_class_metrics
+
+    table = per_class_metrics(_handmade())
+    assert list(table["support"]) == [2, 2, 2]
+    assert list(table["recall"]) == [0.5, 0.5, 0.5]
+    np.testing.assert_allclose(table["precision"], [1.0, 1 / 3, 0.5])
+
+
+def test_compare_errors_fixed_and_introduced():
+    from core.evaluation import Predictions, compare_errors
+
+    first = _handmade()
+    better = first.probabilities.copy()
+    better[1] = [0.9, 0.05, 0.05]  # fixes sample 1
+    better[0] = [0.1, 0.8, 0.1]  # breaks sample 0
+    comparison = compare_errors(first, Predictions(first.labels, better))
+    assert list(comparison.fixed) == [1]
+    assert list(comparison.introduced) == [0]
+    assert list(comparison.both_wrong) == [3, 5]
+    with pytest.raises(ValueError, match="different digits"):
+        compare_errors(first, Predictions(first.labels[:3], better[:3]))
+
+
+def test_predictions_on_the_real_test_split_agree_with_argmax_and_are_stored_once(cnn_run, test_images, monkeypatch):
+    from core import evaluation
+
+    images, labels = test_images
+    predictions = evaluation.test_predictions(TINY_CNN.key(), cnn_run.model, images, labels)
+    assert predictions.probabilities.shape == (1000, 10)
+    direct = np.argmax(cnn_run.model.predict_on_batch(images[:200]), axis=1)
+    np.testing.assert_array_equal(predictions.predicted[:200], direct)
+    matrix = evaluation.confusion_matrix(predictions.labels, predictions.predicted)
+    assert matrix.sum() == 1000
+    assert np.trace(matrix) == int((~predictions.wrong).sum())
+    errors = evaluation.misclassified(predictions)
+    assert len(errors) == matrix.sum() - np.trace(matrix)
+    assert (errors["predicted"].to_numpy() == predictions.predicted[errors["index"]]).all()
+    assert (errors["predicted"] != errors["true"]).all()
+
+    # A second call reads the stored artifact: the model is never asked (nor even loaded).
+    calls = []
+    monkeypatch.setattr(evaluation, "predict_probabilities", lambda *a, **k: calls.append(1))
+    again = evaluation.test_predictions(TINY_CNN.key(), lambda: pytest.fail("model loaded"), images, labels)
+    assert calls == []
+    np.testing.assert_array_equal(again.probabilities, predictions.probabilities)
+
+
+def test_stored_predictions_for_other_labels_or_corrupt_files_are_recomputed(mlp_run, test_images):
+    from core import evaluation
+
+    images, labels = test_images
+    key = TINY_MLP.key()
+    evaluation.test_predictions(key, mlp_run.model, images, labels)
+    assert evaluation.stored_predictions(key, labels) is not None
+    assert evaluation.stored_predictions(key, labels[::-1]) is None
+    artifact = cache.entry_path(key) / "artifacts" / "test_predictions.npz"
+    artifact.write_bytes(b"not a zip file")
+    assert evaluation.stored_predictions(key, labels) is None
+    again = evaluation.test_predictions(key, mlp_run.model, images, labels)  # recomputed and stored again
+    assert again.probabilities.shape == (1000, 10)
+    assert evaluation.stored_predictions(key, labels) is not None
