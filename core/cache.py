@@ -114,6 +114,15 @@ def read_meta(key: str) -> dict[str, Any]:
     return meta
 
 
+def read_history(key: str) -> dict[str, list[float]] | None:
+    """history.json of an entry without loading the model (for overlaying curves); None if unreadable."""
+    try:
+        history = _json(entry_path(key) / "history.json")
+    except (OSError, ValueError):
+        return None
+    return history if isinstance(history, dict) else None
+
+
 def _load_entry(key: str) -> Run:
     import keras
 
