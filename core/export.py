@@ -9,8 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from core import models
 from core.config import RunConfig
 from core.training import EARLY_STOPPING_PATIENCE
+
+
+def _batch_norm(index: int) -> str:
+    momentum = getattr(models, "BATCH_NORM_MOMENTUM", None)  # follow build_model's choice
+    argument = f"momentum={momentum:g}, " if momentum is not None else ""
+    return f'keras.layers.BatchNormalization({argument}name="batch_norm_{index}"),'
 
 
 def _regularizer(config: RunConfig) -> str:
@@ -20,7 +27,7 @@ def _regularizer(config: RunConfig) -> str:
 def _dense_block(config: RunConfig, units: int, activation: str, index: int) -> list[str]:
     lines = [f'keras.layers.Dense({units}{_regularizer(config)}, name="dense_{index}"),']
     if config.batch_norm:
-        lines.append(f'keras.layers.BatchNormalization(name="batch_norm_{index}"),')
+        lines.append(_batch_norm(index))
     lines.append(f'keras.layers.Activation("{activation}", name="{activation}_{index}"),')
     if config.dropout:
         lines.append(f'keras.layers.Dropout({config.dropout:g}, name="dropout_{index}"),')
@@ -32,7 +39,7 @@ def _conv_block(config: RunConfig, filters: int, activation: str, index: int) ->
         f'keras.layers.Conv2D({filters}, {config.kernel_size}, padding="same"{_regularizer(config)}, name="conv_{index}"),'
     ]
     if config.batch_norm:
-        lines.append(f'keras.layers.BatchNormalization(name="batch_norm_{index}"),')
+        lines.append(_batch_norm(index))
     lines.append(f'keras.layers.Activation("{activation}", name="{activation}_{index}"),')
     lines.append(f'keras.layers.MaxPooling2D(2, name="pool_{index}"),')
     if config.conv_dropout:

@@ -16,8 +16,8 @@ def _exec(code: str) -> dict:
     return namespace
 
 
-def _layer_summary(model) -> list[tuple[str, str, int]]:
-    return [(layer.name, type(layer).__name__, layer.count_params()) for layer in model.layers]
+def _layer_summary(model) -> list[tuple]:
+    return [(layer.name, type(layer).__name__, layer.count_params(), getattr(layer, "momentum", None)) for layer in model.layers]
 
 
 CONFIGS = {
