@@ -1,4 +1,4 @@
-"""python -m core train | pretrain | ls | rm | presets
+"""python -m core train | pretrain | sweep | ls | rm | presets
 
 Invalid values exit with status 2 and one line naming the problem; nothing is written then.
 Progress goes to stderr (a tqdm bar), results to stdout (`--json`: the last line is one object).
@@ -48,10 +48,13 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     try:
         base = preset(args.preset)
         changes: dict[str, Any] = {}
-        for field in CONFIG_FLAGS:
+        for field, flag in CONFIG_FLAGS.items():
             text = getattr(args, field)
             if text is not None:
-                changes[field] = decode_value(field, text)
+                try:
+                    changes[field] = decode_value(field, text)
+                except ValueError as error:
+                    raise ValueError(f"--{flag} {text!r} is not valid for {field}: {error}") from None
         for field in BOOL_FLAGS:
             if getattr(args, field) is not None:
                 changes[field] = getattr(args, field)
@@ -214,6 +217,33 @@ def command_rm(args) -> int:
     return 0
 
 
+def command_sweep(args) -> int:
+    from core import sweep
+
+    base = config_from_args(args)
+    configs = grid_configs(base, parse_grid(args.grid))
+    if args.cpus_per_trial <= 0:
+        raise UsageError(f"--cpus-per-trial={args.cpus_per_trial:g} must be greater than 0")
+    if args.engine == "ray":
+        try:
+            rows = sweep.run_ray(configs, address=args.address, cpus_per_trial=args.cpus_per_trial, verbose=0 if args.quiet else 1)
+        except sweep.RayUnavailable as error:
+            raise UsageError(str(error)) from None
+    else:
+        if args.address:
+            raise UsageError("--address is for --engine ray")
+        total = len(configs)
+        rows = sweep.run_local(configs, lambda index, config: ProgressBar(f"[{index}/{total}] {config.key()}", not args.quiet))
+    for row in rows:
+        for note in row["notes"]:
+            print(f"warning: {note}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        _print_table(rows)
+    return 0
+
+
 def command_presets(args) -> int:
     for name, item in PRESETS.items():
         print(f"{name:26} {item.summary}")
@@ -239,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     rm = commands.add_parser("rm", help="delete a cached model")
     rm.add_argument("key")
     rm.set_defaults(handler=command_rm)
+    sweep = commands.add_parser("sweep", help="train a grid of combinations, here one by one or with Ray Tune")
+    _add_config_flags(sweep)
+    sweep.add_argument("--grid", required=True, help='e.g. "layers=1,2,3 units=32,128 dropout=0,0.3"')
+    sweep.add_argument("--engine", choices=("local", "ray"), default="local", help="local: one by one in this process; ray: a Ray Tune grid search")
+    sweep.add_argument("--address", default=None, help="Ray cluster address (e.g. auto after `ray start --head`); default: a local Ray")
+    sweep.add_argument("--cpus-per-trial", type=float, default=1.0, metavar="N", help="CPUs Ray reserves per trial (default 1)")
+    sweep.add_argument("--json", action="store_true", help="print the trials as one JSON list")
+    sweep.add_argument("--quiet", action="store_true")
+    sweep.set_defaults(handler=command_sweep)
     presets = commands.add_parser("presets", help="list the presets")
     presets.set_defaults(handler=command_presets)
     return parser
