@@ -1,4 +1,4 @@
-"""Decision boundaries of 2-D (toy) models: probability grids and per-epoch snapshots.
+"""Decision boundaries of 2-D (toy) models: probability grids, per-neuron grids, per-epoch snapshots.
 
 Everything here is numpy in, numpy out. Grids are evaluated with `predict_on_batch` (about 1 ms
 for 10k points) rather than `model.predict` (about 40 ms of fixed overhead per call).
@@ -77,3 +77,122 @@ class SnapshotRecorder(keras.callbacks.Callback):
         if not self.grids:
             return {}
         return {"snapshot_epochs": np.asarray(self.epochs, dtype=np.int32), "snapshots": np.stack(self.grids)}
+
+
+# -- inside the network ------------------------------------------------------------------------
+
+
+def hidden_activation_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """The activation layer of every hidden dense layer, in order (named `<activation>_<i>` by build_model)."""
+    return [layer for layer in model.layers if isinstance(layer, keras.layers.Activation) and layer.name != "probabilities"]
+
+
+def _feature_model(model: keras.Model) -> keras.Model | None:
+    # One functional model returning every hidden activation; cached on the model object so a
+    # page rerun does not rebuild it (building costs ~10 ms, evaluating it ~1 ms).
+    cached = getattr(model, "_neural_lab_feature_model", None)
+    if cached is not None:
+        return cached
+    layers = hidden_activation_layers(model)
+    if not layers:
+        return None
+    features = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in layers], name="hidden_activations")
+    try:
+        model._neural_lab_feature_model = features
+    except AttributeError:  # a model that refuses new attributes: just rebuild next time
+        pass
+    return features
+
+
+def neuron_grids(model: keras.Model, bounds: tuple[float, float, float, float], resolution: int = 60) -> list[np.ndarray]:
+    """The activation of every hidden neuron over the plane.
+
+    Returns one float32 array (resolution, resolution, units) per hidden layer (rows = y, like
+    `probability_grid`); an empty list for a model without hidden layers (logistic regression).
+    """
+    features = _feature_model(model)
+    if features is None:
+        return []
+    grid = make_grid(bounds, resolution)
+    outputs = features.predict_on_batch(grid.points)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(out, dtype=np.float32).reshape(*grid.shape, -1) for out in outputs]
+
+
+# -- predictions at the data points -------------------------------------------------------------
+
+
+def point_probabilities(model: keras.Model, points: np.ndarray) -> np.ndarray:
+    """Class probabilities (N, n_classes) at given (N, 2) points (fast path, no model.predict)."""
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    if len(points) == 0:
+        return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
+    return np.asarray(model.predict_on_batch(points), dtype=np.float32)
+
+
+# -- live boundary during training ---------------------------------------------------------------
+
+
+class LiveBoundary(keras.callbacks.Callback):
+    """Calls `on_grid(epoch, probabilities, logs)` every `every` epochs (and at the last one).
+
+    The page passes a plain function that redraws a placeholder; the grid is coarse (default
+    60x60, ~1 ms) so redrawing does not slow the training down noticeably.
+    """
+
+    def __init__(self, config: RunConfig, on_grid, every: int = 5, resolution: int = 60):
+        super().__init__()
+        self.on_grid, self.every, self.epochs = on_grid, max(1, int(every)), config.epochs
+        self.points = make_grid(toy_bounds(config.dataset), resolution).points
+        self.resolution = resolution
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = epoch + 1
+        if done % self.every and done != self.epochs and done != 1:
+            return
+        probabilities = np.asarray(self.model.predict_on_batch(self.points), dtype=np.float32)
+        self.on_grid(done, probabilities.reshape(self.resolution, self.resolution, -1), dict(logs or {}))
+
+
+def live_every(epochs: int, frames: int = 20) -> int:
+    """Redraw interval in epochs so a run shows about `frames` live boundaries."""
+    return max(1, int(np.ceil(epochs / frames)))
+
+
+# -- small multiples -----------------------------------------------------------------------------
+
+
+def architecture_grid(config: RunConfig, layer_counts: list[int], unit_counts: list[int]) -> list[list[RunConfig]]:
+    """Configs for a layers (rows) x units (columns) comparison; everything else from `config`.
+
+    A row with 0 layers is logistic regression: every column of it is the same model.
+    """
+    activation = config.activation_per_layer()[0] if config.layers else (
+        config.activation if isinstance(config.activation, str) else "relu"
+    )
+    rows = []
+    for layers in layer_counts:
+        # Widths do not matter without hidden layers: the row shares one config (one cache entry).
+        row = [config.replace(layers=layers, units=units if layers else unit_counts[0], activation=activation) for units in unit_counts]
+        rows.append(row)
+    return rows
+
+
+def final_snapshot(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
+    """The last recorded probability grid of a run (float32), or None for runs without snapshots."""
+    snapshots = arrays.get("snapshots")
+    if snapshots is None or len(snapshots) == 0:
+        return None
+    return np.asarray(snapshots[-1], dtype=np.float32)
+
+
+def grid_lookup(probabilities: np.ndarray, bounds: tuple[float, float, float, float], points: np.ndarray) -> np.ndarray:
+    """Probabilities at (N, 2) points read from a grid (nearest cell): predictions at a replayed epoch."""
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
+    height, width = probabilities.shape[:2]
+    x_min, x_max, y_min, y_max = bounds
+    columns = np.clip(np.round((points[:, 0] - x_min) / (x_max - x_min) * (width - 1)), 0, width - 1).astype(int)
+    rows = np.clip(np.round((points[:, 1] - y_min) / (y_max - y_min) * (height - 1)), 0, height - 1).astype(int)
+    return probabilities[rows, columns]
