@@ -133,3 +133,23 @@ class LiveTraining:
             # A distinct key per drawing: Streamlit refuses two identical elements in one run.
             slot.plotly_chart(figure, width="stretch", key=f"live-{metric}-{self._token}-{epochs}")
         self.drawing_seconds += self.clock() - started
+
+
+class SweepProgress:
+    """Listener for one cell of a sweep: one shared progress bar over all cells, throttled."""
+
+    def __init__(self, progress, index: int, total: int, label: str, interval: float = 0.3, clock: Callable[[], float] = time.perf_counter):
+        self.progress, self.index, self.total, self.label = progress, index, total, label
+        self.interval, self.clock = interval, clock
+        self._last = -float("inf")
+
+    def __call__(self, event: TrainingEvent) -> None:
+        now = self.clock()
+        if event.kind == "waiting":
+            text = f"cell {self.index + 1}/{self.total}: {self.label} · being trained in another session, waiting"
+        elif event.kind in ("start", "end") or now - self._last >= self.interval:
+            text = f"cell {self.index + 1}/{self.total}: {self.label} · {progress_text(event)}"
+        else:
+            return
+        self._last = now
+        self.progress.progress(min(1.0, (self.index + event.fraction) / self.total), text=text)
