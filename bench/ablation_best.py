@@ -1,0 +1,84 @@
+"""What each option of the `best` preset contributes: retrain it with one option removed at a time.
+
+    python bench/ablation_best.py                  # one seed, cache in /tmp/neural-lab-bench-cache
+    python bench/ablation_best.py --seeds 0,1,2    # mean over seeds (each row trains once per seed)
+
+Prints a markdown table: the validation accuracy (the split `best` was tuned on), the test
+accuracy on the embedded 1,000-digit split, epochs run and training seconds, for `best` and for
+`best` minus each option. Runs go through `core.cache.get_or_train`, so a rerun reuses them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from presets import DEFAULT_CACHE, REPO, setup  # noqa: E402
+
+# Each row: label, the options that undo one idea of `best`.
+ABLATIONS: list[tuple[str, dict]] = [
+    ("no augmentation", {"augment": False}),
+    ("no batch norm", {"batch_norm": False}),
+    ("no dropout", {"dropout": 0.0, "conv_dropout": 0.0}),
+    ("constant learning rate (no schedule)", {"lr_schedule": "constant"}),
+    ("no label smoothing", {"label_smoothing": 0.0}),
+    ("no early stopping (all epochs, last weights)", {"early_stopping": False}),
+]
+
+
+def ablation_configs(best) -> list[tuple[str, object]]:
+    """`best` first, then one config per option that `best` actually uses, with that option undone."""
+    rows = [("`best` (all options)", best)]
+    for label, changes in ABLATIONS:
+        if any(getattr(best, name) != value for name, value in changes.items()):
+            rows.append((label, best.replace(**changes)))
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", default="0", help="comma-separated seeds; numbers are means over them")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"bench cache folder (default {DEFAULT_CACHE})")
+    args = parser.parse_args(argv)
+    if args.cache_dir.resolve() == (REPO / "cached_models").resolve():
+        parser.error("the bench must not write into the repo's cached_models/: pick another --cache-dir")
+    try:
+        seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    except ValueError:
+        parser.error(f"--seeds must be integers separated by commas, not {args.seeds!r}")
+    setup(args.cache_dir)
+
+    import numpy as np
+
+    from core.cache import get_or_train
+    from core.config import preset
+
+    best = preset("best")
+    lines = [
+        "| variant | val acc (500) | test acc (embedded 1,000) | epochs run | train s | trained |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for label, config in ablation_configs(best):
+        runs = []
+        for seed in seeds:
+            print(f"{label}, seed {seed}: training or loading…", file=sys.stderr, flush=True)
+            load = os.getloadavg()[0]
+            run = get_or_train(config.replace(seed=seed))
+            runs.append((run, load))
+            print(f"  val {run.meta['val_accuracy']:.4f} test {run.test_accuracy:.4f}", file=sys.stderr, flush=True)
+        val = np.mean([r.meta["val_accuracy"] for r, _ in runs])
+        test = np.mean([r.test_accuracy for r, _ in runs])
+        epochs = np.mean([r.meta["epochs_run"] for r, _ in runs])
+        seconds = np.mean([r.meta["train_seconds"] for r, _ in runs])
+        trained = "cache" if all(r.cached for r, _ in runs) else "now (load ~" + f"{np.mean([ld for _, ld in runs]):.1f})"
+        lines.append(f"| {label} | {val:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {trained} |")
+    print(f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}`\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
