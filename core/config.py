@@ -363,13 +363,6 @@ PRESETS: dict[str, Preset] = {
             arch="cnn", layers=3, units=(32, 64, 128), kernel_size=3, dense_units=128, dropout=0.4, batch_norm=True,
             augment=True, lr_schedule="cosine", label_smoothing=0.1, batch_size=64, epochs=30, early_stopping=True,
         ),
-        _preset(
-            "best",
-            "best on 5k digits: Conv 32-64-128 (3x3) each with batch norm + pool, Dense 128 + dropout 0.4, "
-            "augmentation (shift 10 %, rotate 10 deg, zoom 10 %), Adam 1e-3 cosine, label smoothing 0.1, early stopping",
-            arch="cnn", layers=3, units=(32, 64, 128), kernel_size=3, dense_units=128, dropout=0.4, batch_norm=True,
-            augment=True, lr_schedule="cosine", label_smoothing=0.1, batch_size=64, epochs=30, early_stopping=True,
-        ),
     ]
 }
 
