@@ -45,6 +45,10 @@ class CorruptEntry(Exception):
     """An entry on disk that cannot be trusted (missing file, bad JSON, wrong schema, unloadable model)."""
 
 
+class CacheWriteError(OSError):
+    """Storing an entry failed (e.g. no space left); nothing was written and the cache is unchanged."""
+
+
 def cache_root() -> Path:
     root = Path(os.environ.get("NEURAL_LAB_CACHE_DIR") or REPO_ROOT / "cached_models")
     root.mkdir(parents=True, exist_ok=True)
@@ -153,10 +157,16 @@ def _quarantine(key: str, reason: str) -> str:
     log.warning(note)
     aside = cache_root() / ".corrupt"
     aside.mkdir(exist_ok=True)
+    stamp = int(time.time() * 1000)
     try:
-        os.replace(folder, aside / f"{key}-{int(time.time() * 1000)}")
+        os.replace(folder, aside / f"{key}-{stamp}")
     except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            # A folder a non-root user cannot write to (chmod 000) cannot change parent (its `..`
+            # would change), but it can be renamed beside itself.
+            os.replace(folder, cache_root() / f".corrupt-{key}-{stamp}")
+        except OSError:
+            shutil.rmtree(folder, ignore_errors=True)
     return note
 
 
@@ -216,6 +226,10 @@ def save(run: Run) -> Path:
         if final.exists():
             _quarantine(key, "replaced by a new training")
         os.replace(temp, final)
+    except OSError as error:
+        shutil.rmtree(temp, ignore_errors=True)
+        reason = error.strerror or str(error)
+        raise CacheWriteError(error.errno, f"could not store the model {key} in {root}: {reason}; nothing was written") from error
     except BaseException:
         shutil.rmtree(temp, ignore_errors=True)
         raise
