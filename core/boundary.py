@@ -1,11 +1,15 @@
 """Decision boundaries of 2-D (toy) models: probability grids, per-neuron grids, per-epoch snapshots.
 
-Everything here is numpy in, numpy out. Grids are evaluated with `predict_on_batch` (about 1 ms
-for 10k points) rather than `model.predict` (about 40 ms of fixed overhead per call).
+Everything here is numpy in, numpy out. Grids are evaluated with one compiled function per model
+whose input shape is (None, 2): `model.predict` costs ~40 ms of fixed overhead per call, and
+`predict_on_batch` retraces (~200-300 ms) for every new number of points (60x60 live, 100x100
+snapshot, 200x200 main plot, N data points), while this traces once and then answers 40k points
+in a few ms (bench/boundary.py).
 """
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import keras
@@ -40,11 +44,37 @@ def make_grid(bounds: tuple[float, float, float, float], resolution: int) -> Gri
     return Grid(np.linspace(x_min, x_max, resolution, dtype=np.float32), np.linspace(y_min, y_max, resolution, dtype=np.float32))
 
 
+_COMPILED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _compiled(model: keras.Model, name: str, build):
+    # Per-model cache kept outside the model: an attribute on a Keras model would be tracked
+    # (and could end up in a saved file).
+    entry = _COMPILED.setdefault(model, {})
+    if name not in entry:
+        entry[name] = build()
+    return entry[name]
+
+
+def _point_function(model: keras.Model, outputs_of=None):
+    import tensorflow as tf
+
+    target = outputs_of if outputs_of is not None else model
+    return tf.function(
+        lambda points: target(points, training=False), input_signature=[tf.TensorSpec([None, 2], tf.float32)], reduce_retracing=True
+    )
+
+
+def predict_points(model: keras.Model, points: np.ndarray) -> np.ndarray:
+    """Model output at (N, 2) points as float32 numpy, through the model's cached compiled function."""
+    function = _compiled(model, "predict", lambda: _point_function(model))
+    return np.asarray(function(np.asarray(points, dtype=np.float32).reshape(-1, 2)), dtype=np.float32)
+
+
 def probability_grid(model: keras.Model, bounds: tuple[float, float, float, float], resolution: int = 200) -> np.ndarray:
     """Class probabilities over the plane: float32 (resolution, resolution, n_classes), rows = y."""
     grid = make_grid(bounds, resolution)
-    probabilities = np.asarray(model.predict_on_batch(grid.points), dtype=np.float32)
-    return probabilities.reshape(*grid.shape, -1)
+    return predict_points(model, grid.points).reshape(*grid.shape, -1)
 
 
 def snapshot_epochs(epochs: int, limit: int = MAX_SNAPSHOTS) -> list[int]:
@@ -69,7 +99,7 @@ class SnapshotRecorder(keras.callbacks.Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch + 1 in self.wanted:
-            probabilities = np.asarray(self.model.predict_on_batch(self.points))
+            probabilities = predict_points(self.model, self.points)
             self.epochs.append(epoch + 1)
             self.grids.append(probabilities.reshape(self.resolution, self.resolution, -1).astype(np.float16))
 
@@ -87,21 +117,17 @@ def hidden_activation_layers(model: keras.Model) -> list[keras.layers.Layer]:
     return [layer for layer in model.layers if isinstance(layer, keras.layers.Activation) and layer.name != "probabilities"]
 
 
-def _feature_model(model: keras.Model) -> keras.Model | None:
-    # One functional model returning every hidden activation; cached on the model object so a
-    # page rerun does not rebuild it (building costs ~10 ms, evaluating it ~1 ms).
-    cached = getattr(model, "_neural_lab_feature_model", None)
-    if cached is not None:
-        return cached
+def _feature_model(model: keras.Model):
+    """A compiled function returning every hidden activation (built once per model), or None."""
     layers = hidden_activation_layers(model)
     if not layers:
         return None
-    features = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in layers], name="hidden_activations")
-    try:
-        model._neural_lab_feature_model = features
-    except AttributeError:  # a model that refuses new attributes: just rebuild next time
-        pass
-    return features
+
+    def build():
+        features = keras.Model(inputs=model.inputs, outputs=[layer.output for layer in layers], name="hidden_activations")
+        return _point_function(model, outputs_of=features)
+
+    return _compiled(model, "features", build)
 
 
 def neuron_grids(model: keras.Model, bounds: tuple[float, float, float, float], resolution: int = 60) -> list[np.ndarray]:
@@ -114,7 +140,7 @@ def neuron_grids(model: keras.Model, bounds: tuple[float, float, float, float], 
     if features is None:
         return []
     grid = make_grid(bounds, resolution)
-    outputs = features.predict_on_batch(grid.points)
+    outputs = features(grid.points)
     if not isinstance(outputs, (list, tuple)):
         outputs = [outputs]
     return [np.asarray(out, dtype=np.float32).reshape(*grid.shape, -1) for out in outputs]
@@ -128,7 +154,7 @@ def point_probabilities(model: keras.Model, points: np.ndarray) -> np.ndarray:
     points = np.asarray(points, dtype=np.float32).reshape(-1, 2)
     if len(points) == 0:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
-    return np.asarray(model.predict_on_batch(points), dtype=np.float32)
+    return predict_points(model, points)
 
 
 # -- live boundary during training ---------------------------------------------------------------
@@ -151,7 +177,7 @@ class LiveBoundary(keras.callbacks.Callback):
         done = epoch + 1
         if done % self.every and done != self.epochs and done != 1:
             return
-        probabilities = np.asarray(self.model.predict_on_batch(self.points), dtype=np.float32)
+        probabilities = predict_points(self.model, self.points)
         self.on_grid(done, probabilities.reshape(self.resolution, self.resolution, -1), dict(logs or {}))
 
 

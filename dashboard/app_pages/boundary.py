@@ -85,13 +85,18 @@ def _final_grid(key: str) -> tuple[np.ndarray | None, float | None]:
     return boundary.final_snapshot(run.arrays), float(run.meta.get("test_accuracy", float("nan")))
 
 
+def _data_parts(splits, config: RunConfig):
+    """(generated training points, their labels, the user's points (M, 3)): toy_splits appends the user's last."""
+    user = np.asarray(config.user_points, dtype=np.float32).reshape(-1, 3)
+    n_data = len(splits.y_train) - len(user)
+    return splits.x_train[:n_data], splits.y_train[:n_data], user
+
+
 def _figure_at(run, epoch_index: int, splits, config, bounds, discretize: bool, clickable: bool, show_test: bool):
     """Main figure at a replayed snapshot (epoch_index) or, for the last epoch, from the model itself."""
     snapshots = run.arrays.get("snapshots")
     epochs = run.arrays.get("snapshot_epochs")
-    user = np.asarray(config.user_points, dtype=np.float32).reshape(-1, 3)
-    n_data = len(splits.y_train) - len(user)
-    data_x, data_y = splits.x_train[:n_data], splits.y_train[:n_data]
+    data_x, data_y, user = _data_parts(splits, config)
     last = snapshots is None or epoch_index >= len(epochs) - 1
     if last:
         probabilities = boundary.probability_grid(run.model, bounds, MAIN_RESOLUTION)
@@ -192,9 +197,11 @@ with plot_column:
         if st.button("Train", type="primary", icon=":material/play_arrow:"):
             st.session_state["boundary_train_now"] = True
             st.rerun()
+        data_x, data_y, user = _data_parts(splits, config)
         figure = charts.boundary_figure(
-            None, bounds, splits.x_train, splits.y_train, splits.x_test if show_test else None,
-            splits.y_test if show_test else None, n_classes=config.n_classes, clickable=True, title="data (not trained yet)",
+            None, bounds, data_x, data_y, splits.x_test if show_test else None, splits.y_test if show_test else None,
+            user_points=user[:, :2], user_labels=user[:, 2].astype(int), n_classes=config.n_classes, clickable=True,
+            title="data (not trained yet)",
         )
     else:
         snapshot_epochs = [int(e) for e in run.arrays.get("snapshot_epochs", [])]
