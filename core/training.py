@@ -136,7 +136,8 @@ class ForwardingCallback(keras.callbacks.Callback):
         self._emit("end")
 
 
-def _targets(config: RunConfig, labels: np.ndarray) -> np.ndarray:
+def targets(config: RunConfig, labels: np.ndarray) -> np.ndarray:
+    """Labels as the loss wants them: integers, or one-hot when label smoothing is on."""
     return keras.utils.to_categorical(labels, config.n_classes) if config.label_smoothing else labels
 
 
@@ -175,8 +176,8 @@ def train(
 
     started = time.perf_counter()
     model.fit(
-        splits.x_train, _targets(config, splits.y_train),
-        validation_data=(splits.x_val, _targets(config, splits.y_val)),
+        splits.x_train, targets(config, splits.y_train),
+        validation_data=(splits.x_val, targets(config, splits.y_val)),
         batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=callbacks,
     )
     train_seconds = time.perf_counter() - started
