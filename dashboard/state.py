@@ -26,6 +26,11 @@ def encode(config: RunConfig, defaults: RunConfig) -> dict[str, str]:
     return out
 
 
+def full_params(config: RunConfig) -> dict[str, str]:
+    """Every field as a query parameter: a link that means exactly this config on any page."""
+    return {name: encode_value(name, getattr(config, name)) for name in _FIELDS}
+
+
 def decode(params: Mapping[str, Any], defaults: RunConfig, extra: Iterable[str] = ()) -> tuple[RunConfig, list[str]]:
     """(config, warnings) from query parameters. Never raises: bad parameters become warnings.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import cache
-from dashboard import resources
+from dashboard import resources, state
 
 st.title("Runs")
 st.caption(
@@ -41,6 +41,20 @@ selection = st.dataframe(
     },
 )
 chosen = [table.iloc[i]["key"] for i in selection.selection.rows] if selection and selection.selection else []
+if len(chosen) == 1:
+    row = runs[runs["key"] == chosen[0]].iloc[0]
+    try:
+        config = cache.read_meta(chosen[0])["config"]
+    except cache.CorruptEntry as error:
+        st.warning(f"That run can no longer be read ({error}); refresh the table.")
+        st.stop()
+    st.subheader(row["description"])
+    links = st.columns(3)
+    if config.task == "mnist":
+        links[0].page_link("app_pages/training.py", label="Open on Train", icon=":material/model_training:", query_params=state.full_params(config))
+        links[1].page_link("app_pages/explorer.py", label="Explore its errors", icon=":material/search:", query_params=state.full_params(config))
+    else:
+        links[0].page_link("app_pages/boundary.py", label="Open in Decision boundaries", icon=":material/scatter_plot:", query_params=state.full_params(config))
 if chosen:
     st.write(f"{len(chosen)} selected.")
     if st.button(f"Delete {len(chosen)} run(s)", type="secondary", icon=":material/delete:"):
