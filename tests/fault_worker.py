@@ -106,6 +106,46 @@ class Lines:
         return self.messages
 
 
+def inspect_then_victim(fd: int, previous: dict | None, config_dict: dict | None) -> None:
+    """One child per trial: first check what the previous kill left (as a reader would, then ask for the
+    previous combination again), then train `config_dict` until the parent's SIGKILL arrives.
+
+    Doing both in one child halves the TensorFlow start-ups per trial.
+    """
+    if previous is not None:
+        _send(fd, inspect(previous))
+    if config_dict is not None:
+        victim(fd, config_dict)
+
+
+def inspect(config_dict: dict) -> dict:
+    """The cache as a reader sees it, then a request for config (it must train or load, and succeed)."""
+    root = cache.cache_root()
+
+    def entry_folders() -> set[str]:
+        return {p.name for p in root.iterdir() if p.is_dir() and cache.KEY_PATTERN.match(p.name)}
+
+    before = entry_folders()
+    listed = set(cache.list_runs()["key"].tolist())
+    after = entry_folders()  # another lane may add entries meanwhile, never remove any
+    incomplete = sorted(key for key in before if any(not (root / key / name).is_file() for name in cache.ENTRY_FILES))
+    unloadable = []
+    for key in sorted(before):
+        notes: list[str] = []
+        if cache.load(key, notes) is None or notes:
+            unloadable.append(key)
+    config = RunConfig.from_dict(config_dict)
+    report = {
+        "event": "inspected", "key": config.key(), "folders": len(before), "incomplete": incomplete, "unloadable": unloadable,
+        "listing_consistent": before <= listed <= after, "temps": len(list(root.glob(".tmp-*"))),
+        "lock_free": not cache.is_training_elsewhere(config),
+    }
+    run = cache.get_or_train(config)
+    report.update(next_cached=run.cached, next_accuracy=run.meta.get("test_accuracy"), next_notes=run.notes)
+    report["next_loads_again"] = cache.load(config) is not None
+    return report
+
+
 def victim(fd: int, config_dict: dict) -> None:
     """Train and save one config, announcing each phase; the save is slowed step by step."""
     original_dump, original_fsync, original_clean = cache._dump_json, cache._fsync_tree, cache._clean_stale_temps
@@ -135,60 +175,48 @@ def victim(fd: int, config_dict: dict) -> None:
         if event.kind == "start":
             _send(fd, {"event": "start"})
 
+    _send(fd, {"event": "victim"})
     run = cache.get_or_train(RunConfig.from_dict(config_dict), listener)
     _send(fd, {"event": "done", "cached": run.cached, "key": run.key})
-
-
-def inspector(fd: int, config_dict: dict | None) -> None:
-    """Check the whole cache as a reader would, then ask for config (it must train or load, and succeed)."""
-    root = cache.cache_root()
-    folders = sorted(p.name for p in root.iterdir() if p.is_dir() and cache.KEY_PATTERN.match(p.name))
-    incomplete = [key for key in folders if any(not (root / key / name).is_file() for name in cache.ENTRY_FILES)]
-    listed = sorted(cache.list_runs()["key"].tolist())
-    unloadable = []
-    for key in folders:
-        notes: list[str] = []
-        if cache.load(key, notes) is None or notes:
-            unloadable.append(key)
-    report = {
-        "event": "inspected", "folders": folders, "incomplete": incomplete, "listed": listed, "unloadable": unloadable,
-        "temps": sorted(p.name for p in root.glob(".tmp-*")), "corrupt_moved": len(list((root / ".corrupt").glob("*"))) if (root / ".corrupt").is_dir() else 0,
-    }
-    if config_dict is not None:
-        config = RunConfig.from_dict(config_dict)
-        report["lock_free"] = not cache.is_training_elsewhere(config)
-        run = cache.get_or_train(config)
-        report.update(next_cached=run.cached, next_accuracy=run.meta.get("test_accuracy"), next_notes=run.notes)
-        report["next_loads_again"] = cache.load(config) is not None
-    _send(fd, report)
 
 
 # -- drills -----------------------------------------------------------------------------------
 
 
-def kill_drill(trials: int, seed: int) -> dict:
-    """`trials` rounds: a child trains a new config and is SIGKILLed at a random moment; an inspector checks."""
-    rng = random.Random(seed)
+def kill_drill(trials: int, seed: int, lane: int = 0) -> dict:
+    """`trials` rounds: a child trains a new config and is SIGKILLed at a random moment; the next child
+    first inspects what that left. Several lanes (processes running this drill) may share one cache."""
+    rng = random.Random(seed * 10 + lane)
     moments = ("training", "saving", "any")
     results = []
-    for trial in range(trials):
-        config = tiny(seed=1000 + trial)
-        moment = moments[trial % len(moments)]
-        pid, fd = fork_child(victim, config.to_dict())
+    previous = None
+    for trial in range(trials + 1):
+        config = tiny(seed=1000 + 100 * lane + trial) if trial < trials else None
+        pid, fd = fork_child(inspect_then_victim, previous, config.to_dict() if config else None)
         lines = Lines(fd)
+        if previous is not None:
+            inspection = lines.wait_for("inspected", 600)
+            if inspection is None:
+                lines.drain(5)
+                inspection = {"error": next((m["error"] for m in lines.messages if m.get("event") == "error"), "no inspection report")}
+            results[-1].update({k: v for k, v in inspection.items() if k not in ("event", "key")})
+        if config is None:
+            os.waitpid(pid, 0)
+            break
+        moment = moments[(trial + lane) % len(moments)]
+        lines.wait_for("victim", 600)
         started = time.monotonic()
-        killed_after = None
         if moment == "training":
-            lines.wait_for("start", 120)
+            lines.wait_for("start", 600)
             time.sleep(rng.uniform(0.0, 0.6))
         elif moment == "saving":
-            lines.wait_for("save", 120)
+            lines.wait_for("save", 600)
             time.sleep(rng.uniform(0.0, 6 * SAVE_STEP_SECONDS))
         else:
             time.sleep(rng.uniform(0.0, 4.0))
         lines.poll()
-        seen = [m["event"] for m in lines.messages]
-        finished_before_kill = "done" in seen
+        seen = [m["event"] for m in lines.messages if m["event"] not in ("inspected", "victim")]
+        killed_after = None
         try:
             os.kill(pid, signal.SIGKILL)
             killed_after = round(time.monotonic() - started, 3)
@@ -196,15 +224,13 @@ def kill_drill(trials: int, seed: int) -> dict:
             pass
         _, status = os.waitpid(pid, 0)
         lines.drain(2)
-        inspect_pid, inspect_fd = fork_child(inspector, config.to_dict())
-        inspection = Lines(inspect_fd).wait_for("inspected", 300) or {"error": "inspector gave no report"}
-        os.waitpid(inspect_pid, 0)
         results.append({
-            "trial": trial, "moment": moment, "key": config.key(), "killed_after": killed_after,
+            "lane": lane, "trial": trial, "moment": moment, "key": config.key(), "killed_after": killed_after,
             "killed_by_signal": os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL,
-            "finished_before_kill": finished_before_kill, "phases_seen": seen, **inspection,
+            "finished_before_kill": "done" in seen, "phases_seen": seen,
         })
-    return {"seed": seed, "trials": results}
+        previous = config.to_dict()
+    return {"seed": seed, "lane": lane, "trials": results}
 
 
 def racer(fd: int, config_dict: dict, start_at: float) -> None:
@@ -262,11 +288,12 @@ def main() -> None:
     parser.add_argument("drill", choices=("kill", "concurrency"))
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=int(time.time()) % 100000)
+    parser.add_argument("--lane", type=int, default=0, help="kill drill: which of several parallel lanes this is")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     load_mnist("embedded")  # numpy only: children inherit the decoded data
     started = time.monotonic()
-    result = kill_drill(args.trials, args.seed) if args.drill == "kill" else concurrency_drill()
+    result = kill_drill(args.trials, args.seed, args.lane) if args.drill == "kill" else concurrency_drill()
     result["seconds"] = round(time.monotonic() - started, 1)
     Path(args.out).write_text(json.dumps(result, indent=1))
 
