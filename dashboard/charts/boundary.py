@@ -50,7 +50,7 @@ def class_image(probabilities: np.ndarray, discretize: bool = False) -> np.ndarr
     return np.clip(np.round(image), 0, 255).astype(np.uint8)
 
 
-def _boundary_traces(probabilities: np.ndarray, bounds, discretize: bool, show_scale: bool = True) -> list:
+def _boundary_traces(probabilities: np.ndarray, bounds, discretize: bool, show_scale: bool = True, hover: bool = True) -> list:
     probabilities = np.asarray(probabilities, dtype=np.float32)
     xs, ys = _axis_values(bounds, probabilities.shape[:2])
     if probabilities.shape[-1] == 2:
@@ -60,7 +60,8 @@ def _boundary_traces(probabilities: np.ndarray, bounds, discretize: bool, show_s
             go.Heatmap(
                 x=xs, y=ys, z=z, zmin=0.0, zmax=1.0, colorscale=DIVERGING, showscale=show_scale, name="P(class 1)",
                 colorbar=dict(title=dict(text="P(class 1)"), thickness=12, len=0.8, tickformat=".0%"),
-                hovertemplate="x %{x:.1f}, y %{y:.1f}<br>P(class 1) %{z:.0%}<extra></extra>",
+                hovertemplate="x %{x:.1f}, y %{y:.1f}<br>P(class 1) %{z:.0%}<extra></extra>" if hover else None,
+                hoverinfo=None if hover else "skip",
             )
         ]
         if float(positive.min()) < 0.5 < float(positive.max()):
@@ -111,17 +112,36 @@ def _point_traces(points: np.ndarray, labels: np.ndarray, kind: str, predicted: 
     return traces
 
 
-def click_layer(bounds, cells: int = CLICK_GRID) -> go.Scatter:
-    """Near-invisible markers covering the plane; their customdata are the coordinates of a click."""
+def _nearest_cells(probabilities: np.ndarray, bounds, points: np.ndarray) -> np.ndarray:
+    height, width = probabilities.shape[:2]
+    x_min, x_max, y_min, y_max = bounds
+    columns = np.clip(np.round((points[:, 0] - x_min) / (x_max - x_min) * (width - 1)), 0, width - 1).astype(int)
+    rows = np.clip(np.round((points[:, 1] - y_min) / (y_max - y_min) * (height - 1)), 0, height - 1).astype(int)
+    return probabilities[rows, columns]
+
+
+def click_layer(bounds, cells: int = CLICK_GRID, probabilities: np.ndarray | None = None) -> go.Scatter:
+    """Near-invisible markers covering the plane; their customdata are the coordinates of a click.
+
+    They also carry the hover text (the model's probabilities there), since the heatmap under
+    them must not take hover: Plotly would report the heatmap cell, and Streamlit gets no point.
+    """
     x_min, x_max, y_min, y_max = bounds
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, cells), np.linspace(y_min, y_max, cells))
     coordinates = np.stack([xx.ravel(), yy.ravel()], axis=1)
-    size = max(6, int(560 / cells))
+    if probabilities is not None:
+        probabilities = np.asarray(probabilities, dtype=np.float32)
+        at = _nearest_cells(probabilities, bounds, coordinates)
+        text = [" · ".join(f"P(class {c}) {p:.0%}" for c, p in enumerate(row)) for row in at]
+    else:
+        text = [""] * len(coordinates)
+    # Smaller than the spacing: overlapping translucent squares would show as a faint grid.
+    size = max(4, int(300 / cells))
     return go.Scatter(
         x=coordinates[:, 0], y=coordinates[:, 1], customdata=coordinates, mode="markers", name="click to add a point",
-        marker=dict(size=size, symbol="square", color="#000000", opacity=0.01), showlegend=False,
-        # "none" (not "skip"): Plotly still fires click/select events for this trace.
-        hoverinfo="none",
+        marker=dict(size=size, symbol="square", color="#000000", opacity=0.01), showlegend=False, text=text,
+        # A hover template (never hoverinfo "skip"): Plotly fires click/select events only for hoverable traces.
+        hovertemplate="x %{x:.1f}, y %{y:.1f}<br>%{text}<br><i>click to add a point here</i><extra></extra>",
     )
 
 
@@ -152,7 +172,7 @@ def boundary_figure(
     figure = go.Figure()
     if probabilities is not None:
         n_classes = int(np.asarray(probabilities).shape[-1])
-        for trace in _boundary_traces(probabilities, bounds, discretize):
+        for trace in _boundary_traces(probabilities, bounds, discretize, hover=not clickable):
             figure.add_trace(trace)
     for trace in _point_traces(train_points, train_labels, "train", train_predicted, n_classes):
         figure.add_trace(trace)
@@ -163,7 +183,7 @@ def boundary_figure(
         for trace in _point_traces(user_points, user_labels, "yours", user_predicted, n_classes):
             figure.add_trace(trace)
     if clickable:
-        figure.add_trace(click_layer(bounds))
+        figure.add_trace(click_layer(bounds, probabilities=probabilities))
     x_min, x_max, y_min, y_max = bounds
     figure.update_layout(
         title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
