@@ -1,0 +1,77 @@
+"""The Training page in Chromium: move sliders, submit, watch the loss curve grow during training,
+reload the address and get the same model from the cache."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from tests.conftest import wait_for_app
+
+pytestmark = pytest.mark.browser
+
+# ~220 batches per epoch x 12 epochs: long enough (5+ s here) to watch the curve grow.
+START = "layers=1&units=16&epochs=12&batch_size=16"
+POINTS_JS = """() => {
+  const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+  if (!chart) return -1;
+  const trace = chart.querySelector('.scatterlayer .trace');
+  return trace ? trace.querySelectorAll('path.point').length : 0;
+}"""
+# While training, the status box says "Training <config>" and holds the Stop button.
+RUNNING_JS = """() => document.body.innerText.includes('Stop training') && !document.body.innerText.includes('Trained in')"""
+
+
+def _slider(page, label: str):
+    return page.locator("[data-testid=stSidebar] [data-testid=stSlider]").filter(has_text=label).locator("input[type=range]")
+
+
+def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_server, page, output_dir):
+    # Train is the landing page: Streamlit serves the default page at "/" ("/train" shows "Page not found").
+    page.goto(f"{app_server.url}/?{START}")
+    wait_for_app(page)
+    page.get_by_text("has not been trained yet").wait_for()
+
+    layers = _slider(page, "Conv blocks")
+    layers.focus()
+    layers.press("ArrowRight")  # 1 -> 2 hidden layers
+    dropout = _slider(page, "Dropout (dense layers)")
+    dropout.focus()
+    for _ in range(4):
+        dropout.press("ArrowRight")  # 0 -> 0.2
+    assert layers.get_attribute("aria-valuetext") == "2"
+
+    page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
+    page.wait_for_function(RUNNING_JS, timeout=30_000)
+    samples: list[tuple[bool, int]] = []
+    shot_taken = False
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        running = page.evaluate(RUNNING_JS)
+        points = page.evaluate(POINTS_JS)
+        samples.append((running, points))
+        if running and 0 < points < 12 and not shot_taken:
+            page.screenshot(path=str(output_dir / "training-live.png"), full_page=True)
+            shot_taken = True
+        if not running and page.get_by_text("Trained in").count():
+            break
+        time.sleep(0.25)
+    live_counts = sorted({p for running, p in samples if running and 0 < p < 12})
+    assert len(live_counts) >= 2, f"the loss curve did not grow while training ran: {samples[-40:]}"
+
+    assert "dropout=0.2" in page.url and "layers=1" not in page.url  # 2 layers is the default: left out
+    page.get_by_text("Test accuracy").first.wait_for()
+    page.wait_for_function(f"() => ({POINTS_JS})() === 12", timeout=20_000)
+    page.screenshot(path=str(output_dir / "training-done.png"), full_page=True)
+
+    page.reload()
+    wait_for_app(page)
+    badge = page.get_by_text(re.compile("Loaded from cache — trained"))
+    badge.wait_for()
+    assert "12 epochs" in badge.inner_text()
+    assert _slider(page, "Conv blocks").get_attribute("aria-valuetext") == "2"
+    assert _slider(page, "Dropout (dense layers)").get_attribute("aria-valuetext") == "0.20"
+    page.wait_for_function(f"() => ({POINTS_JS})() === 12", timeout=20_000)
+    page.screenshot(path=str(output_dir / "training-reloaded.png"), full_page=True)
