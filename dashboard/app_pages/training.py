@@ -131,7 +131,12 @@ def show_curves(run: Run, loss_slot, accuracy_slot) -> None:
         slot.plotly_chart(figure, width="stretch", key=f"final-{metric}")
     gap = gap_summary(run.history)
     if gap is not None:
-        verdict = "overfitting: the shaded gap is the price" if gap["gap"] > 0.02 else "train and validation agree"
+        if gap["gap"] > 0.02:
+            verdict = "overfitting: the shaded gap is what memorising the training set costs"
+        elif gap["gap"] < -0.02:
+            verdict = "validation above train: dropout/augmentation make training harder than testing"
+        else:
+            verdict = "train and validation agree"
         st.caption(
             f"Last epoch: train accuracy {gap['train']:.1%} vs validation {gap['validation']:.1%} "
             f"(gap {gap['gap'] * 100:+.1f} points, {verdict}). Best validation loss at epoch {meta.get('best_epoch')} (star)."

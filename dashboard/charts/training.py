@@ -78,7 +78,7 @@ def learning_curve(
     last = max(epochs or 0, len(train), len(val), 1)
     figure.update_layout(
         title=METRIC_TITLES[metric], height=height, margin=dict(l=10, r=10, t=40, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1), hovermode="x unified",
+        legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0), hovermode="x unified",
         xaxis=dict(title="epoch", range=[0.5, last + 0.5], dtick=max(1, math.ceil(last / 12))),
         yaxis=dict(title=metric, tickformat=".0%" if percent else None, rangemode="tozero" if metric == "loss" else "normal"),
     )
