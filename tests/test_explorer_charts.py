@@ -61,6 +61,9 @@ def test_selected_cell_reads_streamlit_selection_state():
     assert charts.selected_cell({"selection": {"points": []}}) is None
     event = {"selection": {"points": [{"x": 9, "y": 4, "customdata": [4, 9, 7]}]}}
     assert charts.selected_cell(event) == (4, 9)
+    # What Streamlit really sends for a numeric customdata row (seen in Chromium):
+    as_sent = {"selection": {"points": [{"curve_number": 2, "x": 3, "y": 5, "customdata": {"0": 5, "1": 3, "2": 12}}]}}
+    assert charts.selected_cell(as_sent) == (5, 3)
     heatmap_only = {"selection": {"points": [{"x": 9, "y": 4}]}}
     assert charts.selected_cell(heatmap_only) is None
 
@@ -91,7 +94,9 @@ def test_digit_card_is_crisp_and_colours_true_and_predicted_bars():
 
 
 def test_card_caption():
-    assert charts.card_caption(2, 7, 0.9371) == "pred 7 / true 2 · 94 %"
+    caption = charts.card_caption(2, 7, 0.9371)
+    assert caption.replace(charts.NBSP, " ") == "pred 7 / true 2 · 94 %"
+    assert caption.count(" ") == 1 and caption.index(" ") == caption.index("·") - 1  # wraps only before "·"
 
 
 def test_class_accuracy_figure():

@@ -27,9 +27,11 @@ from dashboard.charts import explorer as charts  # noqa: E402
 
 DEFAULTS = preset("base")  # the training page's defaults: the same URL means the same model
 URL_EXTRAS = ("compare", "true", "pred", "sort", "digit")
-COLUMNS = 6
+COLUMNS = 7  # full-width galleries; the error gallery beside the matrix uses GALLERY_COLUMNS
+GALLERY_COLUMNS = 4
+CARD_WIDTH = 112  # 28 px x 4: shown at exactly this width, never resampled
 PAGE_SIZES = (24, 48, 96)
-SORT_LABELS = {"confidence": "most confident mistakes first", "index": "test-set order"}
+SORT_LABELS = {"confidence": "most confident first", "index": "test-set order"}
 ANY = "any"
 
 # Widget / state keys (the confusion-matrix click writes CELL_REQUEST; tests set it the same way).
@@ -94,18 +96,23 @@ def run_label(row: pd.Series, config: RunConfig) -> str:
     return f"{run_name(config)} · {score} · {row['key']}"
 
 
-def class_from_url(name: str) -> int | None:
+def class_from_url(name: str) -> int | str:
     raw = st.query_params.get(name)
     if raw is None:
-        return None
+        return ANY
     try:
         value = int(raw)
     except ValueError:
         value = -1
     if not 0 <= value <= 9:
         st.warning(f"URL parameter {name}={raw[:20]!r} was ignored: a class is a digit from 0 to 9.", icon="⚠️")
-        return None
+        return ANY
     return value
+
+
+def as_class(choice: int | str) -> int | None:
+    """The filter widgets hold ANY or a class number."""
+    return None if choice == ANY else int(choice)
 
 
 def filter_text(true_class: int | None, predicted_class: int | None) -> str:
@@ -113,16 +120,17 @@ def filter_text(true_class: int | None, predicted_class: int | None) -> str:
     return " / ".join(part for part in parts if part)
 
 
-def show_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, images: np.ndarray, key_prefix: str, caption=None) -> None:
+def show_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, images: np.ndarray, key_prefix: str, caption=None,
+               per_row: int = COLUMNS) -> None:
     """A grid of digit cards (crisp PNGs with their probability bars) with a Details button each."""
-    for start in range(0, len(rows), COLUMNS):
-        columns = st.columns(COLUMNS)
-        for column, (_, row) in zip(columns, rows.iloc[start : start + COLUMNS].iterrows(), strict=False):
+    for start in range(0, len(rows), per_row):
+        columns = st.columns(per_row, gap="small")
+        for column, (_, row) in zip(columns, rows.iloc[start : start + per_row].iterrows(), strict=False):
             index = int(row["index"])
             card = charts.digit_card(images[index], predictions.probabilities[index], int(row["true"]))
             text = caption(row) if caption else charts.card_caption(int(row["true"]), int(row["predicted"]), float(row["confidence"]))
             with column:
-                st.image(charts.png_bytes(card), caption=text, output_format="PNG")
+                st.image(charts.png_bytes(card), caption=text, output_format="PNG", width=CARD_WIDTH)
                 if st.button("Details", key=f"{key_prefix}_{index}", icon=":material/zoom_in:", type="tertiary"):
                     st.session_state[DIGIT] = index
 
@@ -175,7 +183,7 @@ if COMPARE not in st.session_state:
     if compare_param and compare_param not in options:
         st.warning(f"URL parameter compare={compare_param[:20]!r} was ignored: no cached MNIST model has that key.", icon="⚠️")
 
-pick, other, swap = st.columns([6, 5, 1], vertical_alignment="bottom")
+pick, other, swap = st.columns([6, 5, 1.4], vertical_alignment="bottom")
 key = pick.selectbox("Model", options, format_func=labels.get, key=MODEL, placeholder="Choose a cached MNIST model",
                      help="Every cached MNIST run (toy runs are not listed). The address keeps your choice.")
 compare_options = [option for option in options if option != key]
@@ -219,10 +227,10 @@ if st.session_state.get(CELL_REQUEST) is not None:
     st.session_state[PAGE] = 1
 
 errors_total = int(predictions.wrong.sum())
-summary = st.columns(4)
+st.caption((f"**{run_name(config)}**: " if run_name(config) in PRESETS else "") + f"{config.describe()} · key `{key}`")
+summary = st.columns(3)
 summary[0].metric("Test accuracy", f"{predictions.accuracy:.2%}")
 summary[1].metric("Errors", f"{errors_total:,} of {len(predictions):,}")
-summary[2].metric("Model", run_name(config), help=config.describe())
 
 comparison = second = None
 if compare_key is not None:
@@ -233,19 +241,19 @@ if compare_key is not None:
     except (ValueError, LookupError, FullMnistUnavailable) as error:
         st.warning(f"Cannot compare with {run_name(second_config)}: {error}", icon="⚠️")
     if comparison is not None:
-        summary[3].metric(f"vs {run_name(second_config)}", f"{len(comparison.fixed)} fixed · {len(comparison.introduced)} new",
+        summary[2].metric(f"{run_name(second_config)} vs this model", f"{len(comparison.fixed)} fixed · {len(comparison.introduced)} new",
                           help="Errors of this model that the second gets right, and errors the second makes that this one did not.")
 
 tab_names = ["Errors", "Per class", "Correct but unsure"] + (["Compare"] if comparison is not None else [])
 tabs = st.tabs(tab_names)
 
 with tabs[0]:
-    left, right = st.columns([2, 3], gap="large")
+    left, right = st.columns([4, 5], gap="medium")
     with left:
         st.subheader("Confusion matrix")
         normalised = st.toggle("Row-normalised (share of each true class)", key=NORMALISED)
         matrix = evaluation.confusion_matrix(predictions.labels, predictions.predicted, predictions.n_classes)
-        true_class, predicted_class = st.session_state[TRUE], st.session_state[PRED]
+        true_class, predicted_class = as_class(st.session_state[TRUE]), as_class(st.session_state[PRED])
         highlighted = (true_class, predicted_class) if true_class is not None and predicted_class is not None else None
         event = st.plotly_chart(
             charts.confusion_figure(matrix, normalised=normalised, selected=highlighted),
@@ -265,9 +273,9 @@ with tabs[0]:
     with right:
         st.subheader("Gallery of errors")
         filters = st.columns([1, 1, 2, 1])
-        class_options = [None, *range(predictions.n_classes)]
-        true_class = filters[0].selectbox("True class", class_options, key=TRUE, format_func=lambda c: ANY if c is None else str(c))
-        predicted_class = filters[1].selectbox("Predicted class", class_options, key=PRED, format_func=lambda c: ANY if c is None else str(c))
+        class_options = [ANY, *range(predictions.n_classes)]
+        true_class = as_class(filters[0].selectbox("True class", class_options, key=TRUE, format_func=str))
+        predicted_class = as_class(filters[1].selectbox("Predicted class", class_options, key=PRED, format_func=str))
         sort = filters[2].selectbox("Sort", list(SORT_LABELS), key=SORT, format_func=SORT_LABELS.get)
         page_size = filters[3].selectbox("Per page", PAGE_SIZES, key=PAGE_SIZE)
         errors = evaluation.misclassified(predictions, true_class, predicted_class, sort)
@@ -287,7 +295,7 @@ with tabs[0]:
                         "red = the wrong answer, green = the true class.")
             page = st.session_state.get(PAGE, 1)
             shown = errors.iloc[(page - 1) * page_size : page * page_size]
-            show_cards(shown, predictions, images, "open")
+            show_cards(shown, predictions, images, "open", per_row=GALLERY_COLUMNS)
             if pages > 1:
                 st.pagination(pages, key=PAGE)
 
@@ -389,8 +397,8 @@ if digit is not None and 0 <= digit < len(predictions):
 
 state.write_url(config, DEFAULTS, extra={
     "compare": compare_key,
-    "true": None if st.session_state[TRUE] is None else str(st.session_state[TRUE]),
-    "pred": None if st.session_state[PRED] is None else str(st.session_state[PRED]),
+    "true": None if st.session_state[TRUE] == ANY else str(st.session_state[TRUE]),
+    "pred": None if st.session_state[PRED] == ANY else str(st.session_state[PRED]),
     "sort": None if st.session_state[SORT] == "confidence" else st.session_state[SORT],
     "digit": None if digit is None else str(digit),
 })

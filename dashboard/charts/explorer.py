@@ -15,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 from dashboard.charts.common import NEUTRAL_COLOUR, PREDICTED_COLOUR, TRUE_COLOUR
 
 SELECTED_COLOUR = "#ffb300"
+NBSP = "\u00a0"
 _ERROR_SCALE = [[0.0, "#fff5f0"], [0.35, "#fc9272"], [1.0, "#a50f15"]]
 _CORRECT_SCALE = [[0.0, "#f1f8e9"], [1.0, "#2e7d32"]]
 
@@ -23,7 +24,7 @@ _CORRECT_SCALE = [[0.0, "#f1f8e9"], [1.0, "#2e7d32"]]
 
 
 def confusion_figure(
-    matrix: np.ndarray, normalised: bool = False, selected: tuple[int, int] | None = None, height: int = 460
+    matrix: np.ndarray, normalised: bool = False, selected: tuple[int, int] | None = None, height: int = 400
 ) -> go.Figure:
     """The confusion matrix (rows = true class, columns = predicted class) with clickable cells.
 
@@ -81,9 +82,10 @@ def confusion_figure(
             line=dict(color=SELECTED_COLOUR, width=4),
         )
     figure.update_layout(
-        height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select", dragmode=False,
+        height=height, margin=dict(l=10, r=10, t=10, b=10), clickmode="event+select",
         xaxis=dict(title="predicted class", tickmode="array", tickvals=classes, side="top", constrain="domain", fixedrange=True),
-        yaxis=dict(title="true class", tickmode="array", tickvals=classes, autorange="reversed", scaleanchor="x", fixedrange=True),
+        yaxis=dict(title="true class", tickmode="array", tickvals=classes, autorange="reversed", scaleanchor="x",
+                   constrain="domain", fixedrange=True),
         plot_bgcolor="white", showlegend=False,
     )
     return figure
@@ -103,6 +105,8 @@ def selected_cell(selection) -> tuple[int, int] | None:
     points = inner.get("points") if isinstance(inner, dict) else getattr(inner, "points", None)
     for point in reversed(list(points or [])):
         data = point.get("customdata") if isinstance(point, dict) else None
+        if isinstance(data, dict):  # plotly sends typed-array rows as {"0": true, "1": predicted, ...}
+            data = [data.get("0"), data.get("1")]
         if isinstance(data, (list, tuple)) and len(data) >= 2:
             try:
                 return int(data[0]), int(data[1])
@@ -191,8 +195,8 @@ def png_bytes(picture: Image.Image) -> bytes:
 
 
 def card_caption(true_label: int, predicted: int, confidence: float) -> str:
-    """'pred 7 / true 2 · 94 %'."""
-    return f"pred {predicted} / true {true_label} · {confidence * 100:.0f} %"
+    """'pred 7 / true 2 · 94 %' (non-breaking spaces: a narrow card wraps only before the '·')."""
+    return f"pred {predicted} / true {true_label} · {confidence * 100:.0f} %".replace(" ", NBSP).replace(f"{NBSP}·", " ·")
 
 
 # -- why: saliency, filters, feature maps -----------------------------------------------------
