@@ -46,10 +46,16 @@ def test_train_xor_scrub_replay_and_click_to_add_a_point(app_server, page, outpu
 
     # Click on the plane: a point of the chosen class is added to the data and to the URL.
     page.get_by_text("Retrain after each new point").click()  # keep the test short: no retraining
+    page.wait_for_timeout(1500)  # let the rerun start before waiting for it to end
     wait_for_app(page)
     plot = page.locator(".js-plotly-plot").filter(has=page.locator(".gtitle", has_text=re.compile("replay|final"))).first
-    box = plot.locator(".nsewdrag").first.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
+    drag_area = plot.locator(".nsewdrag").first
+    drag_area.wait_for(state="visible")
+    box = drag_area.bounding_box()
+    target = (box["x"] + box["width"] * 0.8, box["y"] + box["height"] * 0.2)
+    page.mouse.move(*target, steps=5)  # Plotly picks the clicked point from the hover it computed
+    page.wait_for_timeout(400)
+    page.mouse.click(*target)
     page.wait_for_function("() => window.location.search.includes('user_points')", timeout=60_000)
     wait_for_app(page)
     points = parse_qs(urlparse(page.url).query)["user_points"][0]
