@@ -1,4 +1,4 @@
-"""What each option of the `best` preset contributes: retrain it with one option removed at a time.
+"""What each option of the `best` preset contributes: retrain it with one option changed at a time.
 
     python bench/ablation_best.py                  # one seed, cache in /tmp/neural-lab-bench-cache
     python bench/ablation_best.py --seeds 0,1,2    # mean over seeds (each row trains once per seed)
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -26,11 +27,13 @@ ABLATIONS: list[tuple[str, dict]] = [
     ("constant learning rate (no schedule)", {"lr_schedule": "constant"}),
     ("no label smoothing", {"label_smoothing": 0.0}),
     ("no early stopping (all epochs, last weights)", {"early_stopping": False}),
+    # Options `best` leaves out, added back one at a time (a row appears only when `best` differs).
+    ("early stopping added (val loss, patience 5, best weights restored)", {"early_stopping": True}),
 ]
 
 
 def ablation_configs(best) -> list[tuple[str, object]]:
-    """`best` first, then one config per option that `best` actually uses, with that option undone."""
+    """`best` first, then one config per row of ABLATIONS that differs from `best` (its option undone or added)."""
     rows = [("`best` (all options)", best)]
     for label, changes in ABLATIONS:
         if any(getattr(best, name) != value for name, value in changes.items()):
@@ -58,23 +61,32 @@ def main(argv: list[str] | None = None) -> int:
 
     best = preset("best")
     lines = [
-        "| variant | val acc (500) | test acc (embedded 1,000) | epochs run | train s | trained |",
-        "|---|---:|---:|---:|---:|---|",
+        "| variant | val acc (500) | test acc (embedded 1,000) | epochs run | train s (wall) | CPU s | trained |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
-    for label, config in ablation_configs(best):
+    variants = ablation_configs(best)
+    # Train the variants before `best` itself: bench/presets.py may be training `best` right now
+    # (same cache key, so this process would only wait for its lock).
+    results = {}
+    for label, config in variants[1:] + variants[:1]:
         runs = []
         for seed in seeds:
             print(f"{label}, seed {seed}: training or loading…", file=sys.stderr, flush=True)
-            load = os.getloadavg()[0]
+            load, cpu_before = os.getloadavg()[0], time.process_time()
             run = get_or_train(config.replace(seed=seed))
+            run.meta["cpu_seconds_here"] = float("nan") if run.cached else time.process_time() - cpu_before
             runs.append((run, load))
             print(f"  val {run.meta['val_accuracy']:.4f} test {run.test_accuracy:.4f}", file=sys.stderr, flush=True)
+        results[label] = runs
+    for label, _ in variants:
+        runs = results[label]
         val = np.mean([r.meta["val_accuracy"] for r, _ in runs])
         test = np.mean([r.test_accuracy for r, _ in runs])
         epochs = np.mean([r.meta["epochs_run"] for r, _ in runs])
         seconds = np.mean([r.meta["train_seconds"] for r, _ in runs])
+        cpu = np.mean([r.meta["cpu_seconds_here"] for r, _ in runs])
         trained = "cache" if all(r.cached for r, _ in runs) else "now (load ~" + f"{np.mean([ld for _, ld in runs]):.1f})"
-        lines.append(f"| {label} | {val:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {trained} |")
+        lines.append(f"| {label} | {val:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {cpu:.0f} | {trained} |")
     print(f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}`\n")
     print("\n".join(lines))
     return 0
