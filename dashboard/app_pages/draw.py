@@ -177,9 +177,9 @@ def show_inspector(prepared: Prepared) -> None:
             "longest side is 20 px, then moved so its centre of mass is at the centre of 28x28. A digit drawn "
             "small in a corner ends up looking the same as one drawn large in the middle."
         )
-        columns = st.columns(4)
-        for index, step in enumerate(prepared.steps):
-            with columns[index % 4]:
+        columns = st.columns(len(prepared.steps)) if prepared.steps else []
+        for column, step in zip(columns, prepared.steps, strict=False):
+            with column:
                 st.image(charts.step_picture(step.image), caption=step.caption, output_format="PNG")
         if not prepared.ok:
             st.caption(f"Stopped: {prepared.message}")
@@ -391,7 +391,6 @@ if source == "canvas":
 
 with middle:
     show_preview(prepared)
-    show_inspector(prepared)
 
 with right:
     if prepared.ok:
@@ -405,6 +404,7 @@ with right:
     else:
         st.warning(prepared.message, icon="⚠️")
 
+show_inspector(prepared)
 compare_tab, why_tab, teach_tab, saved_tab = st.tabs([COMPARE_TAB, WHY_TAB, TEACH_TAB, SAVED_TAB], key=SECTION_TABS, on_change="rerun")
 if compare_tab.open:
     with compare_tab:
