@@ -6,7 +6,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from conftest import wait_for_app  # the module pytest already loaded (tests/ has no __init__.py)
+from tests.conftest import wait_for_app
 
 
 def _main_title(page) -> str:

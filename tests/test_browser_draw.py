@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import train_in_subprocess, wait_for_app  # the module pytest already loaded (no tests/__init__.py)
+from tests.conftest import train_in_subprocess, wait_for_app
 from PIL import Image, ImageDraw
 
 pytestmark = pytest.mark.browser

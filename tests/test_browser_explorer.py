@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import train_in_subprocess, wait_for_app  # the module pytest already loaded
+from tests.conftest import train_in_subprocess, wait_for_app
 
 from core.config import RunConfig, preset
 from dashboard import state
@@ -51,13 +51,15 @@ def test_click_a_confusion_cell_then_open_a_digit(app_server, page, browser_cach
     page.get_by_text(wanted).wait_for(timeout=60_000)
     count_line = page.get_by_text(wanted).inner_text()
     assert f"{cell['count']} errors" in count_line.replace(",", "")
-    captions = [text.replace("\u00a0", " ") for text in page.locator("[data-testid=stImageCaption]").all_inner_texts()]
+    wait_for_app(page)
+    gallery = page.locator("[role=tabpanel]").first  # the Errors tab (the other tabs' cards are in the DOM too)
+    captions = [text.replace("\u00a0", " ") for text in gallery.locator("[data-testid=stImageCaption]").all_inner_texts()]
     assert len(captions) == min(cell["count"], 24)
     assert all(caption.startswith(f"pred {cell['predicted']} / true {cell['true']} ") for caption in captions), captions
     assert re.search(rf"[?&]true={cell['true']}(&|$)", page.url) and re.search(rf"[?&]pred={cell['predicted']}(&|$)", page.url)
     page.screenshot(path=str(output_dir / "explorer-after-click.png"), full_page=True)
 
-    page.get_by_role("button", name="Details").first.click()
+    gallery.get_by_role("button", name="Details").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_text("Test digit #").wait_for(timeout=60_000)
     assert f"true {cell['true']}, predicted {cell['predicted']}" in dialog.inner_text().replace("**", "")
