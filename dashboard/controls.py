@@ -46,9 +46,11 @@ def preset_picker(names: list[str], current: RunConfig, label: str = "Tutorial p
         return None
     matching = next((n for n in available if PRESETS[n].config == current), None)
     choice = st.selectbox(
-        label, available, index=available.index(matching) if matching else 0,
-        format_func=lambda n: n, help="Models from the tutorials this lab teaches from.",
+        label, available, index=available.index(matching) if matching else None,
+        placeholder="custom settings: pick a preset to load", help="Models from the tutorials this lab teaches from.",
     )
+    if choice is None:
+        return None
     st.caption(PRESETS[choice].summary)
     if st.button("Load preset", width="stretch", disabled=choice == matching):
         return PRESETS[choice].config
