@@ -138,14 +138,19 @@ def parallel_table(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def parallel_coordinates(table: pd.DataFrame, height: int = 420) -> go.Figure:
-    """Hyperparameters -> validation accuracy, one line per run, coloured by validation accuracy."""
+    """Hyperparameters -> validation accuracy, one line per run, coloured by validation accuracy.
+
+    A setting every run shares draws a flat, meaningless axis, so only settings that vary are shown
+    (all of them when there is a single run).
+    """
+    varies = lambda name: len(table) < 2 or table[name].nunique() > 1  # noqa: E731
     dimensions = []
-    for name in PARALLEL_CATEGORICAL:
+    for name in filter(varies, PARALLEL_CATEGORICAL):
         categories = sorted(table[name].unique()) if len(table) else []
         codes = table[name].map({c: i for i, c in enumerate(categories)}) if len(table) else []
         dimensions.append(dict(label=name, values=list(codes), tickvals=list(range(len(categories))), ticktext=categories))
     labels = {"widest_layer": "units (widest)", "log10_learning_rate": "log10 lr", "batch_size": "batch"}
-    for name in PARALLEL_NUMERIC:
+    for name in filter(varies, PARALLEL_NUMERIC):
         dimensions.append(dict(label=labels.get(name, name), values=list(table[name]) if len(table) else []))
     dimensions.append(dict(label="val accuracy", values=list(table["val_accuracy"]) if len(table) else [], tickformat=".0%"))
     colour = list(table["val_accuracy"]) if len(table) else []
