@@ -124,14 +124,14 @@ async def visit(page, url: str, timeout: float = 180_000) -> tuple[float, int]:
     """Seconds from navigation until the script finished, and the number of error elements shown."""
     started = time.perf_counter()
     await page.goto(url)
-    await page.wait_for_selector("[data-testid=stApp]", timeout=timeout)
-    await asyncio.sleep(0.3)  # let the first script run begin
+    await page.wait_for_selector("[data-testid=stMain] h1", timeout=timeout)  # every page starts with st.title
     await page.wait_for_function(IDLE_JS, timeout=timeout, polling=100)
     return time.perf_counter() - started, await page.locator(ERROR_SELECTOR).count()
 
 
 async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) -> dict:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(300_000)
     page = await context.new_page()
     await visit(page, f"{url}/train?{query(config)}")
     await start.wait()
@@ -148,6 +148,7 @@ async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) ->
 
 async def browser_user(browser, url: str, configs: list[RunConfig], rounds: int, offset: int) -> list[tuple[str, float, int]]:
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(300_000)
     page = await context.new_page()
     samples = []
     for round_ in range(rounds):
@@ -159,7 +160,11 @@ async def browser_user(browser, url: str, configs: list[RunConfig], rounds: int,
             ("draw", f"{url}/draw?run={config.key()}"),
             ("boundary", f"{url}/boundary"),
         ):
-            seconds, errors = await visit(page, address)
+            try:
+                seconds, errors = await visit(page, address)
+            except Exception as error:  # noqa: BLE001 - a page that never finished is a result, reported as such
+                print(f"{name}: {type(error).__name__}: {str(error)[:200]}", file=sys.stderr)
+                seconds, errors = float("nan"), 1
             samples.append((name, seconds, errors))
     await context.close()
     return samples
@@ -226,17 +231,19 @@ def main() -> None:
     errors = sum(t["errors"] for t in result["trainers"]) + sum(e for *_, e in result["browsing"]) + sum(e for _, e in result["model_visits"])
     print(f"## Load: {args.contexts} browser contexts at once on one server (2 cores)\n")
     print(f"{args.models} models pre-trained in {pretrain_seconds:.0f} s; load phase {result['wall']:.0f} s wall.\n")
-    print("| page | visits | median s | max s |")
-    print("| --- | --- | --- | --- |")
+    print("| page | visits | failed | median s | max s |")
+    print("| --- | --- | --- | --- | --- |")
     by_page: dict[str, list[float]] = {}
     for name, seconds, _ in result["browsing"]:
         by_page.setdefault(name, []).append(seconds)
     for name, values in by_page.items():
-        print(f"| {name} | {len(values)} | {statistics.median(values):.2f} | {max(values):.2f} |")
+        done = [v for v in values if v == v]
+        timing = f"{statistics.median(done):.2f} | {max(done):.2f}" if done else "- | -"
+        print(f"| {name} | {len(values)} | {len(values) - len(done)} | {timing} |")
     for trainer_result in result["trainers"]:
-        print(f"| train NEW combination (press → done) | 1 | {trainer_result['seconds']:.2f} | {trainer_result['seconds']:.2f} |")
+        print(f"| train NEW combination (press → done) | 1 | 0 | {trainer_result['seconds']:.2f} | {trainer_result['seconds']:.2f} |")
     visits = [s for s, _ in result["model_visits"]]
-    print(f"| explorer, each of {len(visits)} models in turn (after the load) | {len(visits)} | {statistics.median(visits):.2f} | {max(visits):.2f} |")
+    print(f"| explorer, each of {len(visits)} models in turn (after the load) | {len(visits)} | 0 | {statistics.median(visits):.2f} | {max(visits):.2f} |")
     print()
     print(f"- Two contexts pressed Train on the same new combination: outcomes {outcomes}; "
           f"entries for it in the cache: {len(entries)} (created {created}). Exactly one training: "

@@ -31,6 +31,7 @@ from core.config import RunConfig  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 
 SAVE_STEP_SECONDS = 0.04  # widen the save so that random kills land inside it
+FSYNC_PAUSE_SECONDS = 0.5  # the complete-but-not-renamed moment, held long enough to be hit
 
 
 def tiny(seed: int, units: int = 8) -> RunConfig:
@@ -85,14 +86,14 @@ class Lines:
         self.messages += fresh
         return fresh
 
-    def wait_for(self, event: str, timeout: float) -> dict | None:
+    def wait_for(self, event: str, timeout: float, **fields) -> dict | None:
+        """The first message of this event (with these field values), waiting up to timeout seconds."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            for message in [*self.poll()]:
-                if message.get("event") == event:
+            self.poll()
+            for message in self.messages:
+                if message.get("event") == event and all(message.get(k) == v for k, v in fields.items()):
                     return message
-            if any(m.get("event") == event for m in self.messages):
-                return next(m for m in self.messages if m.get("event") == event)
             if self.closed:
                 return None
             time.sleep(0.005)
@@ -157,7 +158,7 @@ def victim(fd: int, config_dict: dict) -> None:
         _send(fd, {"event": "wrote", "file": Path(path).name})
 
     def fsync(folder):
-        time.sleep(SAVE_STEP_SECONDS)
+        time.sleep(FSYNC_PAUSE_SECONDS)
         original_fsync(folder)
 
     def clean(root):
@@ -188,6 +189,10 @@ def kill_drill(trials: int, seed: int, lane: int = 0) -> dict:
     first inspects what that left. Several lanes (processes running this drill) may share one cache."""
     rng = random.Random(seed * 10 + lane)
     moments = ("training", "saving", "any")
+    # Kills inside the save start from a marker that moves through it: the model file, then each JSON file
+    # (after meta.json the temp folder is a complete entry that is not yet renamed into place).
+    save_anchors = (("save", {}), ("wrote", {"file": "history.json"}), ("wrote", {"file": "config.json"}), ("wrote", {"file": "meta.json"}))
+    saves = lane
     results = []
     previous = None
     for trial in range(trials + 1):
@@ -210,12 +215,14 @@ def kill_drill(trials: int, seed: int, lane: int = 0) -> dict:
             lines.wait_for("start", 600)
             time.sleep(rng.uniform(0.0, 0.6))
         elif moment == "saving":
-            lines.wait_for("save", 600)
-            time.sleep(rng.uniform(0.0, 6 * SAVE_STEP_SECONDS))
+            event, fields = save_anchors[saves % len(save_anchors)]
+            saves += 1
+            lines.wait_for(event, 600, **fields)
+            time.sleep(rng.uniform(0.0, 1.5 * SAVE_STEP_SECONDS))
         else:
             time.sleep(rng.uniform(0.0, 4.0))
         lines.poll()
-        seen = [m["event"] for m in lines.messages if m["event"] not in ("inspected", "victim")]
+        seen = [m["event"] if m["event"] != "wrote" else f"wrote {m['file']}" for m in lines.messages if m["event"] not in ("inspected", "victim")]
         killed_after = None
         try:
             os.kill(pid, signal.SIGKILL)

@@ -70,6 +70,7 @@ def test_kill_minus_9_at_random_moments_never_leaves_a_half_visible_entry(cache_
     assert len(killed) >= KILL_TRIALS // 2, f"seed {seed}"
     assert during_save, f"no kill landed inside the save (seed {seed})"
     assert during_training, f"no kill landed inside the training (seed {seed})"
+    assert any("wrote meta.json" in t["phases_seen"] for t in during_save), f"no kill between the last write and the rename (seed {seed})"
     # Every combination ends up cached exactly once.
     final = sorted(p.name for p in cache_dir.iterdir() if cache.KEY_PATTERN.match(p.name))
     assert final == sorted({t["key"] for t in trials})
