@@ -67,6 +67,11 @@ def test_click_layer_covers_the_plane_with_coordinates_as_customdata():
     assert custom.shape == (charts.CLICK_GRID**2, 2)
     assert custom.min() == -15 and custom.max() == 15
     assert layer.marker.opacity < 0.05 and layer.hoverinfo != "skip"  # "skip" would swallow the clicks
+    # In "select" drag mode Plotly follows a click with an empty selection that wipes it (Chromium):
+    # a clickable plane has no drag mode of its own and fixed axes.
+    assert figure.layout.dragmode in (False, None) and "select" in figure.layout.clickmode
+    assert figure.layout.xaxis.fixedrange and figure.layout.yaxis.fixedrange
+    assert not charts.boundary_figure(None, BOUNDS, np.zeros((0, 2)), np.zeros(0)).layout.xaxis.fixedrange
 
 
 def test_with_a_click_layer_the_heatmap_leaves_hover_and_clicks_to_it():

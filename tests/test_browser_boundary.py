@@ -6,6 +6,7 @@ import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+
 from tests.conftest import wait_for_app
 
 
@@ -45,10 +46,7 @@ def test_train_xor_scrub_replay_and_click_to_add_a_point(app_server, page, outpu
     page.screenshot(path=str(output_dir / "boundary-replay-epoch1.png"), full_page=True)
 
 
-
 @pytest.mark.browser
-@pytest.mark.xfail(reason="open: in Chromium the click on the invisible marker grid does not yet reach st.plotly_chart's "
-                          "selection (the URL path is covered by AppTest); see the issue-5 report", strict=False)
 def test_click_on_the_plane_adds_a_point(app_server, page, output_dir):
     # Click on the plane: a point of the chosen class is added to the data and to the URL.
     page.goto(f"{app_server.url}/boundary?dataset=xor&layers=1&epochs=2&n_samples=40")
@@ -70,4 +68,11 @@ def test_click_on_the_plane_adds_a_point(app_server, page, output_dir):
     x, y, label = points.split(":")
     assert float(x) > 0 and float(y) > 0 and label == "1"  # upper right of the plane, class 1 (the default)
     page.get_by_text("1 point(s) of yours").wait_for()
+    # The new point is drawn as a star of class 1 where the click was.
+    find_stars = (
+        "() => [...document.querySelectorAll('.js-plotly-plot')].flatMap(gd => (gd._fullData || [])"
+        ".filter(t => t.name === 'yours · class 1').map(t => [Array.from(t.x), Array.from(t.y)]))"
+    )
+    page.wait_for_function(f"() => ({find_stars})().length > 0", timeout=30_000)
+    assert page.evaluate(find_stars) == [[[float(x)], [float(y)]]]
     page.screenshot(path=str(output_dir / "boundary-user-point.png"), full_page=True)

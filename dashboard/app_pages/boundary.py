@@ -23,7 +23,7 @@ from core import boundary, cache  # noqa: E402
 from core.config import MAX_USER_POINTS, RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
 from core.lessons import LESSONS  # noqa: E402
-from dashboard import controls, resources, state  # noqa: E402
+from dashboard import controls, resources, selection, state  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
 
 DEFAULTS = RunConfig(
@@ -120,6 +120,19 @@ def _figure_at(run, epoch_index: int, splits, config, bounds, discretize: bool, 
         user_predicted=predict(user[:, :2]) if len(user) else None,
         n_classes=config.n_classes, discretize=discretize, clickable=clickable, title=label,
     )
+
+
+def _clicked_position(event) -> tuple[float, float] | None:
+    """Plane coordinates of a click: the click layer's customdata, else the clicked data point's x, y."""
+    points = selection.selected_points(event)
+    if not points:
+        return None
+    values = selection.customdata_values(points[-1])
+    try:
+        x, y = (values[0], values[1]) if values and len(values) >= 2 else (points[-1]["x"], points[-1]["y"])
+        return float(x), float(y)
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _metrics_at(history: dict, epoch: int) -> None:
@@ -233,10 +246,9 @@ with plot_column:
         key=f"boundary_plot_{len(config.user_points)}", config={"displayModeBar": False},
     )
 
-clicked = (event.selection.points if event and event.selection else []) or []
-if clicked:
-    point = clicked[0]
-    x, y = float(point["x"]), float(point["y"])
+clicked = _clicked_position(event)
+if clicked is not None:
+    x, y = clicked
     if len(config.user_points) >= MAX_USER_POINTS:
         st.error(f"You already added {MAX_USER_POINTS} points, the most a dataset can hold. Clear some first.")
     elif new_class is None:

@@ -185,12 +185,16 @@ def boundary_figure(
     if clickable:
         figure.add_trace(click_layer(bounds, probabilities=probabilities))
     x_min, x_max, y_min, y_max = bounds
+    # A clickable plane is fixed (no zoom/pan) and gets no box-select drag mode: in "select" mode
+    # Streamlit turns clickmode into "event" and Plotly follows each click with an empty selection,
+    # which wipes the clicked point before Streamlit sends it (seen in Chromium).
     figure.update_layout(
         title=title or None, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
-        xaxis=dict(range=[x_min, x_max], title="x₁", constrain="domain", showgrid=False, zeroline=False),
-        yaxis=dict(range=[y_min, y_max], title="x₂", scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False),
+        xaxis=dict(range=[x_min, x_max], title="x₁", constrain="domain", showgrid=False, zeroline=False, fixedrange=clickable),
+        yaxis=dict(range=[y_min, y_max], title="x₂", scaleanchor="x", scaleratio=1, showgrid=False, zeroline=False,
+                   fixedrange=clickable),
         legend=dict(orientation="h", yanchor="top", y=-0.08, x=0), plot_bgcolor="#ffffff",
-        clickmode="event+select", dragmode="select" if clickable else "zoom", uirevision="boundary",
+        clickmode="event+select", dragmode=False if clickable else "zoom", uirevision="boundary",
     )
     return figure
 
