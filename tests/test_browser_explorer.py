@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.conftest import train_in_subprocess, wait_for_app
 
 from core.config import RunConfig, preset
 from dashboard import state
+from tests.conftest import train_in_subprocess, wait_for_app
 
 TINY_CNN = RunConfig(arch="cnn", layers=1, units=4, epochs=1)
 

@@ -187,7 +187,7 @@ def test_two_models_show_fixed_and_introduced_errors(app, trained):
     assert f"**{len(comparison.fixed)} errors fixed**" in text
     assert f"**{len(comparison.introduced)} errors introduced**" in text
     fixed_cards = [b for b in at.button if b.key and b.key.startswith("fixed_")]
-    assert len(fixed_cards) == min(len(comparison.fixed), 24)
+    assert len(fixed_cards) == min(len(comparison.fixed), 15)  # the most confident 15
     assert {int(b.key.split("_")[1]) for b in fixed_cards} <= set(comparison.fixed.tolist())
 
 

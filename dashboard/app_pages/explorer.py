@@ -29,6 +29,7 @@ DEFAULTS = preset("base")  # the training page's defaults: the same URL means th
 URL_EXTRAS = ("compare", "true", "pred", "sort", "digit")
 COLUMNS = 7  # full-width galleries; the error gallery beside the matrix uses GALLERY_COLUMNS
 GALLERY_COLUMNS = 4
+COMPARE_COLUMNS, COMPARE_SHOWN = 3, 15  # two galleries side by side
 CARD_WIDTH = 112  # 28 px x 4: shown at exactly this width, never resampled
 PAGE_SIZES = (24, 48, 96)
 SORT_LABELS = {"confidence": "most confident first", "index": "test-set order"}
@@ -55,6 +56,18 @@ def _model(key: str):
     if run is None:
         raise LookupError(f"the cached model {key} could not be loaded")
     return run.model
+
+
+@st.cache_data(max_entries=4000, show_spinner=False)
+def card_png(key: str, dataset: str, index: int, probabilities: tuple[float, ...], true_label: int) -> bytes:
+    """A gallery card as PNG bytes, memoised: a rerun re-sends bytes instead of redrawing them (~7 ms each)."""
+    return charts.png_bytes(charts.digit_card(resources.mnist(dataset).x_test[index], np.asarray(probabilities), true_label))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def confusion_chart(key: str, matrix: np.ndarray, normalised: bool, selected: tuple[int, int] | None):
+    """The confusion figure, memoised per model and state (building a plotly figure costs ~0.1 s)."""
+    return charts.confusion_figure(matrix, normalised=normalised, selected=selected)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -120,17 +133,17 @@ def filter_text(true_class: int | None, predicted_class: int | None) -> str:
     return " / ".join(part for part in parts if part)
 
 
-def show_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, images: np.ndarray, key_prefix: str, caption=None,
-               per_row: int = COLUMNS) -> None:
+def show_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, model_key: str, dataset: str, key_prefix: str,
+               caption=None, per_row: int = COLUMNS) -> None:
     """A grid of digit cards (crisp PNGs with their probability bars) with a Details button each."""
     for start in range(0, len(rows), per_row):
         columns = st.columns(per_row, gap="small")
         for column, (_, row) in zip(columns, rows.iloc[start : start + per_row].iterrows(), strict=False):
             index = int(row["index"])
-            card = charts.digit_card(images[index], predictions.probabilities[index], int(row["true"]))
+            card = card_png(model_key, dataset, index, tuple(predictions.probabilities[index].tolist()), int(row["true"]))
             text = caption(row) if caption else charts.card_caption(int(row["true"]), int(row["predicted"]), float(row["confidence"]))
             with column:
-                st.image(charts.png_bytes(card), caption=text, output_format="PNG", width=CARD_WIDTH)
+                st.image(card, caption=text, output_format="PNG", width=CARD_WIDTH)
                 if st.button("Details", key=f"{key_prefix}_{index}", icon=":material/zoom_in:", type="tertiary"):
                     st.session_state[DIGIT] = index
 
@@ -256,7 +269,7 @@ with tabs[0]:
         true_class, predicted_class = as_class(st.session_state[TRUE]), as_class(st.session_state[PRED])
         highlighted = (true_class, predicted_class) if true_class is not None and predicted_class is not None else None
         event = st.plotly_chart(
-            charts.confusion_figure(matrix, normalised=normalised, selected=highlighted),
+            confusion_chart(key, matrix, normalised, highlighted),
             on_select="rerun", selection_mode="points", key="explorer_confusion", width="stretch",
             config={"displayModeBar": False},
         )
@@ -295,7 +308,7 @@ with tabs[0]:
                         "red = the wrong answer, green = the true class.")
             page = st.session_state.get(PAGE, 1)
             shown = errors.iloc[(page - 1) * page_size : page * page_size]
-            show_cards(shown, predictions, images, "open", per_row=GALLERY_COLUMNS)
+            show_cards(shown, predictions, key, config.dataset, "open", per_row=GALLERY_COLUMNS)
             if pages > 1:
                 st.pagination(pages, key=PAGE)
 
@@ -318,7 +331,7 @@ with tabs[2]:
         st.info("The model got no test digit right, so there are no near misses to show.")
     else:
         st.caption("Right answers with the lowest top-1 probability: the next errors, if the model changes a little.")
-        show_cards(unsure, predictions, images, "unsure",
+        show_cards(unsure, predictions, key, config.dataset, "unsure",
                    caption=lambda row: f"{int(row['predicted'])} ✓ · only {row['confidence'] * 100:.0f} %")
 
 if comparison is not None:
@@ -331,20 +344,23 @@ if comparison is not None:
         with fixed_column:
             st.markdown(f"**{len(comparison.fixed)} errors fixed** by {second_name} (wrong for {first_name}, right for {second_name})")
             fixed = evaluation.misclassified(predictions).set_index("index").loc[comparison.fixed].reset_index()
-            fixed = fixed.sort_values("confidence", ascending=False).head(COLUMNS * 4)
+            fixed = fixed.sort_values("confidence", ascending=False).head(COMPARE_SHOWN)
             if fixed.empty:
                 st.info(f"{second_name} fixes none of {first_name}'s errors.")
-            show_cards(fixed, predictions, images, "fixed",
-                       caption=lambda row: f"{first_name}: {int(row['predicted'])} ✗ · {second_name}: {int(row['true'])} ✓")
+            show_cards(fixed, predictions, key, config.dataset, "fixed",
+                       caption=lambda row: f"{first_name}: {int(row['predicted'])} ✗ · {second_name}: {int(row['true'])} ✓",
+                       per_row=COMPARE_COLUMNS)
         with introduced_column:
             st.markdown(f"**{len(comparison.introduced)} errors introduced** by {second_name} (right for {first_name})")
             introduced = evaluation.misclassified(second).set_index("index").loc[comparison.introduced].reset_index()
-            introduced = introduced.sort_values("confidence", ascending=False).head(COLUMNS * 4)
+            introduced = introduced.sort_values("confidence", ascending=False).head(COMPARE_SHOWN)
             if introduced.empty:
                 st.info(f"{second_name} makes no error that {first_name} did not make.")
-            show_cards(introduced, second, images, "introduced",
-                       caption=lambda row: f"{second_name}: {int(row['predicted'])} ✗ · true {int(row['true'])}")
-        st.caption(f"{len(comparison.both_wrong)} digits are wrong for both. Cards show the probabilities of the model that got them wrong.")
+            show_cards(introduced, second, compare_key, configs[compare_key].dataset, "introduced",
+                       caption=lambda row: f"{second_name}: {int(row['predicted'])} ✗ · true {int(row['true'])}",
+                       per_row=COMPARE_COLUMNS)
+        st.caption(f"{len(comparison.both_wrong)} digits are wrong for both. Cards show the probabilities of the model that got them wrong; "
+                   f"each side shows at most {COMPARE_SHOWN}, the most confident mistakes first.")
 
 
 # -- one digit in detail ----------------------------------------------------------------------

@@ -211,7 +211,7 @@ def saliency_figure(image: np.ndarray, saliency_map: np.ndarray, title: str = ""
     overlay_scale = [[0.0, "rgba(255,0,0,0)"], [0.15, "rgba(255,60,0,0.15)"], [0.5, "rgba(255,40,0,0.6)"], [1.0, "rgba(255,230,0,0.95)"]]
     figure = go.Figure(
         [
-            go.Heatmap(z=image[::-1], colorscale="gray", zmin=0, zmax=255, showscale=False, hoverinfo="skip"),
+            go.Heatmap(z=image[::-1], colorscale="gray", zmin=0, zmax=420, showscale=False, hoverinfo="skip"),  # dimmed: the map stands out
             go.Heatmap(
                 z=saliency_map[::-1], colorscale=overlay_scale, zmin=0, zmax=1, showscale=True,
                 colorbar=dict(title="push", thickness=10, len=0.8, tickvals=[0, 1], ticktext=["none", "most"]),
