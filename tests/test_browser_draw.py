@@ -8,8 +8,9 @@ import time
 
 import numpy as np
 import pytest
-from tests.conftest import train_in_subprocess, wait_for_app
 from PIL import Image, ImageDraw
+
+from tests.conftest import train_in_subprocess, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -22,10 +23,10 @@ def draw_model(browser_cache) -> str:
     return train_in_subprocess(browser_cache, *MODEL_ARGS)["key"]
 
 
-def the_canvas(page, timeout: float = 60.0):
-    """The drawing canvas once it is the only one and has stopped moving (after Clear a new canvas
-    replaces the old one and the layout shifts while they swap)."""
-    canvas = page.locator("canvas.upper-canvas")
+def the_canvas(page, clears: int = 0, timeout: float = 60.0):
+    """The drawing canvas once it is mounted and has stopped moving. Clear gives the canvas a new
+    key (`draw_canvas_<clears>`); the old one lingers for a moment and the layout shifts while they swap."""
+    canvas = page.locator(f".st-key-draw_canvas_{clears} canvas.upper-canvas")
     deadline = time.monotonic() + timeout
     previous = None
     while time.monotonic() < deadline:
@@ -89,7 +90,7 @@ def test_draw_a_one_and_a_zero_with_the_mouse(app_server, page, draw_model, outp
     assert page.locator(".draw-prediction").count() == 0
 
     ring = [(140 + 62 * math.sin(t * math.pi / 18), 140 - 95 * math.cos(t * math.pi / 18)) for t in range(38)]
-    stroke(page, the_canvas(page), ring)  # an oval "0"
+    stroke(page, the_canvas(page, clears=1), ring)  # an oval "0"
     seconds = wait_for_prediction(page, "0")
     wait_for_charts(page)
     zero = preview_pixels(page)
