@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from dashboard.charts.common import NEUTRAL_COLOUR, PREDICTED_COLOUR, TRUE_COLOUR
+from dashboard.selection import customdata_values, selected_points
 
 SELECTED_COLOUR = "#ffb300"
 NBSP = "\u00a0"
@@ -97,17 +98,9 @@ def selected_cell(selection) -> tuple[int, int] | None:
     Accepts the object Streamlit returns (attribute or dict access) and ignores points that
     carry no cell (e.g. from the heatmaps).
     """
-    if not selection:
-        return None
-    inner = selection.get("selection") if isinstance(selection, dict) else getattr(selection, "selection", None)
-    if not inner:
-        return None
-    points = inner.get("points") if isinstance(inner, dict) else getattr(inner, "points", None)
-    for point in reversed(list(points or [])):
-        data = point.get("customdata") if isinstance(point, dict) else None
-        if isinstance(data, dict):  # plotly sends typed-array rows as {"0": true, "1": predicted, ...}
-            data = [data.get("0"), data.get("1")]
-        if isinstance(data, (list, tuple)) and len(data) >= 2:
+    for point in reversed(selected_points(selection)):
+        data = customdata_values(point)  # Chromium sends typed-array rows as {"0": true, "1": predicted, ...}
+        if data is not None and len(data) >= 2:
             try:
                 return int(data[0]), int(data[1])
             except (TypeError, ValueError):
