@@ -125,3 +125,29 @@ def test_small_multiples_train_missing_cells_with_progress(cache_dir):
     assert cache.exists(_config(layers=0, units=2)) and cache.exists(_config(layers=1, units=2))
     spec = at.get("plotly_chart")[-1].proto.spec
     assert "test " in spec and "not trained" not in spec
+
+
+def test_stop_during_training_caches_nothing_and_says_where_it_stopped(cache_dir, monkeypatch):
+    """Stop (or any widget) reruns the page: Streamlit raises StopException from the next st.* call inside fit."""
+    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
+
+    import core.boundary
+
+    original = core.boundary.LiveBoundary.on_epoch_end
+
+    def interrupt_at_epoch_2(self, epoch, logs=None):
+        if epoch + 1 == 2:
+            raise StopException()  # what st.plotly_chart raises once the user pressed Stop (epoch 2 was reported)
+        return original(self, epoch, logs)
+
+    monkeypatch.setattr(core.boundary.LiveBoundary, "on_epoch_end", interrupt_at_epoch_2)
+    at = _app(SMALL).run()
+    _button(at, "Train").click().run()
+    assert any(b.label == "Stop training" for b in at.button)
+    assert not cache.exists(_config()) and cache.list_runs().empty
+    at.run()
+    assert not at.exception
+    assert any("stopped at epoch 2 of 3" in w.value and "not cached" in w.value for w in at.warning)
+    assert any("not been trained yet" in i.value for i in at.info)
+    at.run()  # said once, then forgotten
+    assert not any("stopped at epoch" in w.value for w in at.warning)

@@ -25,6 +25,7 @@ from core.data import toy_bounds, toy_splits  # noqa: E402
 from core.lessons import LESSONS  # noqa: E402
 from dashboard import controls, resources, selection, state  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
+from dashboard.live import NOTE_KEY, LiveTraining, stopped_message  # noqa: E402
 
 DEFAULTS = RunConfig(
     task="toy", dataset="xor", layers=2, units=4, activation="tanh", optimizer="adam", learning_rate=0.03,
@@ -35,27 +36,25 @@ NEURON_RESOLUTION = 60
 PLAY_FRAMES = 30
 LAYER_CHOICES = [0, 1, 2, 3, 4, 5, 6]
 UNIT_CHOICES = [1, 2, 3, 4, 6, 8, 12, 16, 32]
+NOTES = "boundary_training_notes"  # LiveTraining's note of the run in progress (own dict: not the Train page's)
 
 
 def _train(config: RunConfig, splits, bounds) -> object | None:
-    """Train (or load) with a progress bar and the boundary redrawn live; None when it failed."""
+    """Train (or load) with progress, live loss/accuracy curves, the boundary redrawn live and a Stop
+    button; None when it failed or was stopped (a stopped run is never cached)."""
     if cache.exists(config):
         return resources.cached_run(config.key())
     train_x, train_y = splits.x_train, splits.y_train
+    notes = st.session_state.setdefault(NOTES, {})
     with st.status(f"Training {config.describe()}…", expanded=True) as status:
-        progress = st.progress(0.0, text="Starting…")
-        live = st.empty()
-
-        def listen(event) -> None:
-            if event.kind == "waiting":
-                status.update(label="Another session is training this same combination; waiting for it…")
-            elif event.kind == "epoch":
-                metrics = event.metrics
-                progress.progress(
-                    event.fraction,
-                    text=f"Epoch {event.epoch}/{event.epochs} · loss {metrics.get('loss', 0):.3f} · "
-                    f"train {metrics.get('accuracy', 0):.0%} · test {metrics.get('val_accuracy', 0):.0%}",
-                )
+        progress = st.empty()
+        # Pressing it reruns the page; Streamlit then unwinds the training from the listener's next st.* call.
+        st.button("Stop training", icon=":material/stop_circle:", key="boundary_stop", help="Stops after the current batch; nothing is cached.")
+        boundary_column, curves_column = st.columns([3, 2])
+        live = boundary_column.empty()
+        listener = LiveTraining(
+            config, progress=progress, loss_chart=curves_column.empty(), accuracy_chart=curves_column.empty(), notes=notes,
+        )
 
         def draw(epoch: int, probabilities: np.ndarray, logs: dict) -> None:
             figure = charts.boundary_figure(
@@ -67,10 +66,15 @@ def _train(config: RunConfig, splits, bounds) -> object | None:
         every = boundary.live_every(config.epochs)
         live_view = boundary.LiveBoundary(config, draw, every=every)
         try:
-            run = cache.get_or_train(config, listen, extra_callbacks=[live_view])
+            run = cache.get_or_train(config, listener, extra_callbacks=[live_view])
         except ValueError as error:  # a degenerate split discovered late: nothing was cached
+            notes.pop(NOTE_KEY, None)
             status.update(label="Training was not possible", state="error")
             st.error(str(error))
+            return None
+        notes.pop(NOTE_KEY, None)
+        if run.stopped_at is not None:
+            status.update(label=f"Stopped at epoch {run.stopped_at}; not cached", state="error")
             return None
         status.update(label=f"Trained in {run.meta.get('train_seconds', 0):.1f} s and cached", state="complete", expanded=False)
     return resources.cached_run(config.key()) or run
@@ -153,6 +157,10 @@ st.caption(
     "is where the two classes are equally likely. Filled dots train the model, outlined dots test it, a cross "
     "marks a point the model gets wrong. Click the plane to add your own points."
 )
+
+interrupted = st.session_state.get(NOTES, {}).pop(NOTE_KEY, None)
+if interrupted:
+    st.warning(stopped_message(interrupted), icon=":material/stop_circle:")
 
 config = state.config_from_url(DEFAULTS)
 train_now = st.session_state.pop("boundary_train_now", False)
