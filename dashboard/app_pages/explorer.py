@@ -254,7 +254,7 @@ if compare_key is not None:
     except (ValueError, LookupError, FullMnistUnavailable) as error:
         st.warning(f"Cannot compare with {run_name(second_config)}: {error}", icon="⚠️")
     if comparison is not None:
-        summary[2].metric(f"{run_name(second_config)} vs this model", f"{len(comparison.fixed)} fixed · {len(comparison.introduced)} new",
+        summary[2].metric(f"Switching to {run_name(second_config)}", f"fixes {len(comparison.fixed)} · adds {len(comparison.introduced)}",
                           help="Errors of this model that the second gets right, and errors the second makes that this one did not.")
 
 tab_names = ["Errors", "Per class", "Correct but unsure"] + (["Compare"] if comparison is not None else [])
