@@ -3,6 +3,9 @@
     .venv/bin/python bench/boundary.py            (prints a markdown table)
 
 Goals from issue 5: a 200x200 grid in < 30 ms, a replay frame rendered server side in < 50 ms.
+Also: how long the page's default model (XOR, 2 layers of 4 tanh, 100 epochs, snapshots every
+epoch) takes to train through core.training.train, as wall-clock and CPU seconds: on a shared,
+loaded machine the CPU seconds are the better estimate of the wall time on an idle one.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import numpy as np  # noqa: E402
 from core import boundary  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
+from core.lessons import BOUNDARY_DEFAULTS  # noqa: E402
 from core.training import train  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
 
@@ -74,6 +78,10 @@ def main() -> None:
     per_epoch_raw = snapshots[0].nbytes
     per_epoch_compressed = buffer.getbuffer().nbytes / len(snapshots)
 
+    wall, cpu = time.perf_counter(), time.process_time()
+    default_run = train(BOUNDARY_DEFAULTS)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+
     print(f"Decision-boundary bench ({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}); "
           f"model {config.describe()}, trained in {train_seconds:.1f} s ({train_seconds / config.epochs * 1000:.0f} ms/epoch incl. snapshot)\n")
     print("| measurement | best ms | median ms |\n|---|---:|---:|")
@@ -81,6 +89,8 @@ def main() -> None:
         print(f"| {name} | {best:.1f} | {median:.1f} |")
     print(f"\nSnapshot per epoch: {per_epoch_raw / 1024:.1f} KiB raw (100x100x2 float16), "
           f"{per_epoch_compressed / 1024:.1f} KiB compressed in arrays.npz; {len(snapshots)} snapshots for {config.epochs} epochs.")
+    print(f"\nPage default ({BOUNDARY_DEFAULTS.describe()}, {BOUNDARY_DEFAULTS.n_samples} points): trained in {wall:.1f} s wall, "
+          f"{cpu:.1f} s CPU; train accuracy {default_run.history['accuracy'][-1]:.0%}, test {default_run.meta['test_accuracy']:.0%}.")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,16 @@ on the four blocks (three of class 0, one of class 1); two hidden layers of 2 ta
 the XOR quadrants. The tutorial trained full-batch with plain gradient descent for thousands of
 steps; here Adam at 0.03 on mini-batches of 16 gets there in at most 200 epochs (a few seconds).
 
+What the data shows (train accuracy at the last epoch over seeds 0-4, measured on this code):
+- blocks: every variant (2 or 4 units, tanh or ReLU) reaches 88-98 %; 2 tanh units do not fail,
+  they draw a different shape (two soft edges, a rounded corner) than 4 ReLU units (straight
+  pieces, a sharp corner). The tutorial too got 91 % with 2 tanh units.
+- XOR with the tutorial's 2-2 tanh network is fragile: with seed 0 it stays at 77 % (one quadrant
+  wrong) whatever the setting tried (Adam 0.01/0.03/0.1, batch 16 or full batch, SGD 0.1, 200
+  epochs); full batch solves seeds 1-4 (84-93 %), batch 16 only 2 of 5. Two layers of 4 tanh
+  units reach 93-96 % on all five seeds in 100 epochs (the quadrants overlap: about 90 % is the
+  best a perfect boundary can do on fresh points).
+
 Imported at the bottom of core/config.py, so every user of `PRESETS` (CLI, pages) sees them.
 Like core/config.py, this module must not import TensorFlow.
 """
@@ -25,7 +35,8 @@ _LESSONS: list[tuple[str, str, dict]] = [
     ),
     (
         "seed003-blocks-2-tanh",
-        "seed 003 ch.3: 1 hidden layer, 2 tanh units on the four blocks: two soft edges, the corner is rounded off",
+        "seed 003 ch.3: 1 hidden layer, 2 tanh units on the four blocks: two soft edges, the corner is rounded off "
+        "(88-98 % train over seeds 0-4, as good as 4 ReLU units: the shape differs, not the score)",
         dict(dataset="blocks", layers=1, units=2, activation="tanh", n_samples=130, train_ratio=0.8, epochs=150),
     ),
     (
@@ -40,17 +51,34 @@ _LESSONS: list[tuple[str, str, dict]] = [
     ),
     (
         "seed003-blocks-4-relu",
-        "seed 003 ch.3: 1 hidden layer, 4 ReLU units on the four blocks: piecewise-straight corner around class 1",
+        "seed 003 ch.3: 1 hidden layer, 4 ReLU units on the four blocks: piecewise-straight corner around class 1 "
+        "(89-98 % train over seeds 0-4)",
         dict(dataset="blocks", layers=1, units=4, activation="relu", n_samples=130, train_ratio=0.8, epochs=150),
     ),
     (
         "seed003-xor-2layer",
-        "seed 003 ch.3: two hidden layers of 2 tanh units solve the XOR quadrants a single layer cannot",
-        dict(dataset="xor", layers=2, units=2, activation="tanh", n_samples=120, train_ratio=0.8, epochs=200),
+        "seed 003 ch.3: the tutorial's two hidden layers of 2 tanh units on the XOR quadrants, full batch like the "
+        "tutorial. Fragile: with seed 0 it gets stuck with one quadrant wrong (77 %); seeds 1-4 reach 84-93 % "
+        "(the tutorial: 94 %). Change the seed, or load the 4x4 lesson",
+        dict(dataset="xor", layers=2, units=2, activation="tanh", n_samples=120, train_ratio=0.8, epochs=200, batch_size=128),
+    ),
+    (
+        "seed003-xor-4x4",
+        "seed 003 ch.3, made reliable: two hidden layers of 4 tanh units solve the XOR quadrants on every seed "
+        "tried (93-96 % train, seeds 0-4): spare units make a bad start much less likely",
+        dict(dataset="xor", layers=2, units=4, activation="tanh", n_samples=120, train_ratio=0.8, epochs=100),
     ),
 ]
 
 LESSONS: list[str] = [name for name, _, _ in _LESSONS]
+
+# The decision-boundary page's starting point (no URL parameters): XOR, two layers of 4 tanh units.
+# 89-96 % train, 87-93 % test accuracy over seeds 0-4 in 100 epochs (about 90 % is the best possible on
+# fresh points: the quadrants overlap).
+BOUNDARY_DEFAULTS = RunConfig(
+    task="toy", dataset="xor", layers=2, units=4, activation="tanh", optimizer="adam", learning_rate=0.03,
+    batch_size=16, epochs=100, n_samples=200, train_ratio=0.5,
+)
 
 for _name, _summary, _overrides in _LESSONS:
     register_preset(_name, _summary, RunConfig(**{**_COMMON, **_overrides}))

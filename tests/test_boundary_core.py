@@ -135,7 +135,7 @@ def test_logistic_regression_separates_separable_blobs():
 def test_the_seed003_lessons_are_registered_presets():
     assert LESSONS == [
         "seed003-logistic-blobs", "seed003-blocks-2-tanh", "seed003-blocks-2-relu",
-        "seed003-blocks-4-tanh", "seed003-blocks-4-relu", "seed003-xor-2layer",
+        "seed003-blocks-4-tanh", "seed003-blocks-4-relu", "seed003-xor-2layer", "seed003-xor-4x4",
     ]
     for name in LESSONS:
         config = preset(name)
@@ -145,6 +145,8 @@ def test_the_seed003_lessons_are_registered_presets():
     assert preset("seed003-blocks-2-tanh").units_per_layer() == (2,) and preset("seed003-blocks-2-tanh").activation == "tanh"
     assert preset("seed003-blocks-4-relu").units_per_layer() == (4,) and preset("seed003-blocks-4-relu").activation == "relu"
     assert preset("seed003-xor-2layer").units_per_layer() == (2, 2)
+    assert preset("seed003-xor-2layer").batch_size >= 96  # full batch (96 training points), like the tutorial
+    assert preset("seed003-xor-4x4").units_per_layer() == (4, 4) and preset("seed003-xor-4x4").dataset == "xor"
 
 
 def test_lessons_are_visible_to_the_command_line():

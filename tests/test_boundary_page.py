@@ -151,3 +151,15 @@ def test_stop_during_training_caches_nothing_and_says_where_it_stopped(cache_dir
     assert any("not been trained yet" in i.value for i in at.info)
     at.run()  # said once, then forgotten
     assert not any("stopped at epoch" in w.value for w in at.warning)
+
+
+def test_a_lesson_in_the_url_explains_itself_above_the_plot(cache_dir):
+    from core.config import preset
+    from dashboard.state import full_params
+
+    at = _app(full_params(preset("seed003-xor-2layer"))).run()
+    assert not at.exception
+    lesson = next(c.value for c in at.caption if c.value.startswith("Lesson **seed003-xor-2layer**"))
+    assert "Fragile" in lesson and "4x4" in lesson  # the 2-2 network's failure with seed 0, and where to go instead
+    at = _app({**full_params(preset("seed003-xor-2layer")), "seed": "1"}).run()
+    assert not any(c.value.startswith("Lesson") for c in at.caption)  # another seed is no longer the lesson

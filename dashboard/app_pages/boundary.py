@@ -20,17 +20,14 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import boundary, cache  # noqa: E402
-from core.config import MAX_USER_POINTS, RunConfig  # noqa: E402
+from core.config import MAX_USER_POINTS, PRESETS, RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
-from core.lessons import LESSONS  # noqa: E402
+from core.lessons import BOUNDARY_DEFAULTS, LESSONS  # noqa: E402
 from dashboard import controls, resources, selection, state  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
 from dashboard.live import NOTE_KEY, LiveTraining, stopped_message  # noqa: E402
 
-DEFAULTS = RunConfig(
-    task="toy", dataset="xor", layers=2, units=4, activation="tanh", optimizer="adam", learning_rate=0.03,
-    batch_size=16, epochs=100, n_samples=200, train_ratio=0.5,
-)
+DEFAULTS = BOUNDARY_DEFAULTS
 MAIN_RESOLUTION = 200
 NEURON_RESOLUTION = 60
 PLAY_FRAMES = 30
@@ -187,6 +184,9 @@ except ValueError as error:
     st.stop()
 
 st.markdown(f"**{config.describe()}** · {len(splits.y_train)} training points, {len(splits.y_test)} test points")
+lesson = next((name for name in LESSONS if PRESETS[name].config == config), None)
+if lesson is not None:
+    st.caption(f"Lesson **{lesson}**: {PRESETS[lesson].summary}.")
 
 if train_now:
     run = _train(config, splits, bounds)
