@@ -40,7 +40,7 @@ DEFAULT_STROKE = 20  # 1/14 of the canvas: after scaling, strokes as thick as MN
 DEFAULT_PRESETS = ("best", "seed001-cnn")  # the default model, in this order of preference
 COMPARE_PRESETS = ("seed001-dnn", "seed001-cnn", "best")
 TRAIN_PRESET = "seed001-cnn"
-GALLERY_COLUMNS = 6
+GALLERY_COLUMNS = 4
 
 # Widget / state keys
 MODEL, COMPARE, STROKE, INPUT_TABS, SECTION_TABS = "draw_model", "draw_compare", "draw_stroke", "draw_input", "draw_section"
@@ -245,7 +245,8 @@ def compare_section(prepared: Prepared, runs: pd.DataFrame, names: dict[str, str
     columns = st.columns(len(rows))
     for column, label, probabilities in zip(columns, labels, rows, strict=True):
         result = charts.verdict(probabilities)
-        column.metric(label, result.digit, f"{result.confidence:.0%} sure" + (" · not sure" if result.unsure else ""), delta_color="off")
+        delta = f"{result.confidence:.0%} sure" + (" · not sure" if result.unsure else "")
+        column.metric(label, result.digit, delta, delta_color="off", delta_arrow="off")
     st.plotly_chart(charts.compare_figure(labels, np.stack(rows)), config={"displayModeBar": False}, key="draw_compare_chart")
 
 
@@ -319,7 +320,7 @@ def saved_section(runs: pd.DataFrame, names: dict[str, str], chosen: str) -> Non
     score = user_digits.evaluate(predict_fn(run.model), images, labels)
     summary = st.columns(3)
     summary[0].metric("Saved drawings", len(digits))
-    summary[1].metric("Read right", f"{score.accuracy:.0%}", f"{int((score.predicted == labels).sum())} of {len(labels)}", delta_color="off")
+    summary[1].metric("Read right", f"{score.accuracy:.0%}", f"{int((score.predicted == labels).sum())} of {len(labels)}", delta_color="off", delta_arrow="off")
     test_accuracy = pd.to_numeric(runs.loc[runs["key"] == key, "test_accuracy"], errors="coerce").iloc[0]
     summary[2].metric("On the MNIST test split", f"{test_accuracy:.1%}" if pd.notna(test_accuracy) else "?")
     left, right = st.columns([2, 3], gap="large")
@@ -335,7 +336,7 @@ def saved_section(runs: pd.DataFrame, names: dict[str, str], chosen: str) -> Non
                     break
                 digit, probabilities = digits[index], score.probabilities[index]
                 with column:
-                    card = explorer_charts.digit_card(digit.image, probabilities, digit.label, scale=3)
+                    card = explorer_charts.digit_card(digit.image, probabilities, digit.label, scale=4)
                     caption = explorer_charts.card_caption(digit.label, int(probabilities.argmax()), float(probabilities.max()))
                     st.image(explorer_charts.png_bytes(card), caption=caption, output_format="PNG")
                     if st.button("Delete", key=f"draw_delete_{digit.id}", icon=":material/delete:", type="tertiary"):
