@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import shutil
 import socket
 import statistics
@@ -137,7 +138,8 @@ async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) ->
     await start.wait()
     started = time.perf_counter()
     await page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
-    await page.wait_for_function(RUNNING_JS, timeout=60_000, polling=50)
+    # The outcome line, not the "Running" badge (which a busy browser can miss): trained, or loaded after waiting.
+    await page.get_by_text(re.compile(r"Trained in .* and cached|Loaded")).first.wait_for(timeout=900_000)
     await page.wait_for_function(IDLE_JS, timeout=600_000, polling=200)
     text = await page.locator("[data-testid=stMain]").inner_text()
     errors = await page.locator(ERROR_SELECTOR).count()
