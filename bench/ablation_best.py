@@ -24,6 +24,9 @@ ABLATIONS: list[tuple[str, dict]] = [
     ("no augmentation", {"augment": False}),
     ("no batch norm", {"batch_norm": False}),
     ("no dropout", {"dropout": 0.0, "conv_dropout": 0.0}),
+    ("no conv dropout (dense dropout kept)", {"conv_dropout": 0.0}),
+    ("batch 64 instead of 32", {"batch_size": 64}),
+    ("previous `best` (batch 64, no conv dropout)", {"batch_size": 64, "conv_dropout": 0.0}),
     ("constant learning rate (no schedule)", {"lr_schedule": "constant"}),
     ("no label smoothing", {"label_smoothing": 0.0}),
     ("no early stopping (all epochs, last weights)", {"early_stopping": False}),
@@ -44,6 +47,7 @@ def ablation_configs(best) -> list[tuple[str, object]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", default="0", help="comma-separated seeds; numbers are means over them")
+    parser.add_argument("--cached-only", action="store_true", help="report only the rows already in the bench cache (train nothing)")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE, help=f"bench cache folder (default {DEFAULT_CACHE})")
     args = parser.parse_args(argv)
     if args.cache_dir.resolve() == (REPO / "cached_models").resolve():
@@ -56,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import numpy as np
 
-    from core.cache import get_or_train
+    from core.cache import exists, get_or_train
     from core.config import preset
 
     best = preset("best")
@@ -65,6 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---:|---:|---:|---:|---:|---|",
     ]
     variants = ablation_configs(best)
+    if args.cached_only:
+        variants = [(label, c) for label, c in variants if all(exists(c.replace(seed=s)) for s in seeds)]
     # Train the variants before `best` itself: bench/presets.py may be training `best` right now
     # (same cache key, so this process would only wait for its lock).
     results = {}
@@ -87,7 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         cpu = np.mean([r.meta["cpu_seconds_here"] for r, _ in runs])
         trained = "cache" if all(r.cached for r, _ in runs) else "now (load ~" + f"{np.mean([ld for _, ld in runs]):.1f})"
         lines.append(f"| {label} | {val:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {cpu:.0f} | {trained} |")
-    print(f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}`\n")
+    print(
+        f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}"
+        f"{' --cached-only' if args.cached_only else ''}`\n"
+    )
     print("\n".join(lines))
     return 0
 
