@@ -164,19 +164,19 @@ def grid_configs(base: RunConfig, grid: dict[str, list[Any]]) -> list[RunConfig]
 
 
 def command_pretrain(args) -> int:
-    from core import cache
 
     base = config_from_args(args)
     configs = grid_configs(base, parse_grid(args.grid))
     rows = []
     for index, config in enumerate(configs, start=1):
-        hit = cache.exists(config)
         label = f"[{index}/{len(configs)}] {config.key()}"
-        if hit:
-            print(f"{label} cached, skipped", file=sys.stderr)
         run = _train_one(config, label, show_progress=not args.quiet)
         rows.append(run_summary(run))
-        if not hit:
+        for note in run.notes:  # e.g. a corrupt entry that was retrained
+            print(f"warning: {note}", file=sys.stderr)
+        if run.cached:
+            print(f"{label} cached, skipped", file=sys.stderr)
+        else:
             print(f"{label} trained in {run.meta['train_seconds']:.1f} s, test accuracy {run.test_accuracy:.4f}", file=sys.stderr)
     _print_table(rows)
     return 0
@@ -291,3 +291,6 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # e.g. cache.CacheWriteError on a full disk: one clear line, nothing half-written
+        print(f"error: {error}", file=sys.stderr)
+        return 1

@@ -82,3 +82,27 @@ def test_ls_and_rm(cache_dir, capsys):
     assert main(["rm", "../../etc"]) == 2
     capsys.readouterr()
     assert main(["ls"]) == 0 and "no cached models" in capsys.readouterr().out
+
+
+def test_pretrain_reports_a_corrupt_entry_it_retrains(cache_dir, capsys):
+    import core.cache as cache
+
+    grid = ["--grid", "layers=1", *TINY[2:]]
+    assert main(["pretrain", "--quiet", *grid]) == 0
+    [key] = cache.entry_keys()
+    (cache.entry_path(key) / "meta.json").write_text("{broken")
+    capsys.readouterr()
+    assert main(["pretrain", "--quiet", *grid]) == 0
+    err = capsys.readouterr().err
+    assert "warning:" in err and "corrupt" in err and "trained in" in err
+
+
+def test_a_full_disk_is_one_clear_line_exit_1(cache_dir, capsys, monkeypatch):
+    import core.cache as cache
+
+    def no_space(*args, **kwargs):
+        raise cache.CacheWriteError("could not store the model: No space left on device; nothing was written")
+
+    monkeypatch.setattr(cache, "save", no_space)
+    assert main(["train", "--quiet", *TINY]) == 1
+    assert capsys.readouterr().err.strip().splitlines() == ["error: could not store the model: No space left on device; nothing was written"]
