@@ -180,3 +180,11 @@ def train_in_subprocess(cache: Path, *args: str) -> dict:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Browser tests drive a real server and Chromium on a shared 2-core machine: a timing hiccup
+    there gets one retry (pytest-rerunfailures). Unit and AppTest tests never retry."""
+    for item in items:
+        if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
+            item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
