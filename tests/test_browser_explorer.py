@@ -56,6 +56,8 @@ def test_click_a_confusion_cell_then_open_a_digit(app_server, page, browser_cach
     captions = [text.replace("\u00a0", " ") for text in gallery.locator("[data-testid=stImageCaption]").all_inner_texts()]
     assert len(captions) == min(cell["count"], 24)
     assert all(caption.startswith(f"pred {cell['predicted']} / true {cell['true']} ") for caption in captions), captions
+    # The address is rewritten at the end of the script run, which can finish after the gallery has drawn.
+    page.wait_for_url(re.compile(rf"[?&]true={cell['true']}(&|$)"), timeout=60_000)
     assert re.search(rf"[?&]true={cell['true']}(&|$)", page.url) and re.search(rf"[?&]pred={cell['predicted']}(&|$)", page.url)
     page.screenshot(path=str(output_dir / "explorer-after-click.png"), full_page=True)
 
