@@ -52,6 +52,22 @@ def cache_dir(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
+def count_trainings(monkeypatch):
+    """Counts real trainings done through the cache."""
+    calls = []
+    import core.cache as cache
+
+    real_train = cache.train
+
+    def counting(config, *args, **kwargs):
+        calls.append(config.key())
+        return real_train(config, *args, **kwargs)
+
+    monkeypatch.setattr(cache, "train", counting)
+    return calls
+
+
+@pytest.fixture
 def tiny_mlp():
     """A config that trains in about a second on the embedded data."""
     from core.config import RunConfig

@@ -13,20 +13,6 @@ from core.config import SCHEMA_VERSION
 from core.training import StopTraining, TrainingEvent
 
 
-@pytest.fixture
-def count_trainings(monkeypatch):
-    """Counts real trainings done through the cache."""
-    calls = []
-    real_train = cache.train
-
-    def counting(config, *args, **kwargs):
-        calls.append(config.key())
-        return real_train(config, *args, **kwargs)
-
-    monkeypatch.setattr(cache, "train", counting)
-    return calls
-
-
 def test_a_hit_does_not_train_again(cache_dir, tiny_mlp, count_trainings):
     first = cache.get_or_train(tiny_mlp)
     second = cache.get_or_train(tiny_mlp)

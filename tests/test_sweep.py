@@ -20,19 +20,6 @@ REPO = Path(__file__).resolve().parent.parent
 TINY = ["--layers", "1", "--epochs", "1", "--batch-size", "512"]
 
 
-@pytest.fixture
-def count_trainings(monkeypatch):
-    calls = []
-    real_train = cache.train
-
-    def counting(config, *args, **kwargs):
-        calls.append(config.key())
-        return real_train(config, *args, **kwargs)
-
-    monkeypatch.setattr(cache, "train", counting)
-    return calls
-
-
 def test_local_sweep_trains_each_combination_once(cache_dir, capsys, count_trainings):
     argv = ["sweep", *TINY, "--grid", "units=4,6 seed=1,2", "--json", "--quiet"]
     assert cli.main(argv) == 0
