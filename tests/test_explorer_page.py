@@ -195,3 +195,24 @@ def test_predictions_are_stored_with_the_entry_and_reused(app, trained):
     folder, _ = trained
     app(TINY_CNN)
     assert (folder / TINY_CNN.key() / "artifacts" / "test_predictions.npz").is_file()
+
+
+def test_the_confusion_matrix_keeps_its_identity_from_a_cold_run_to_the_next(app):
+    """A click on the matrix is sent for the chart's element id, which Streamlit derives from the figure's JSON.
+
+    The rerun a click triggers must render a figure that serialises exactly as before, or the click lands
+    on a chart that no longer exists and is lost. It was: the first run drew a freshly built figure, the
+    next one a pickled copy from st.cache_data, whose layout keys serialise in another order, so a user's
+    first click on a model whose page had just computed its figure did nothing.
+    """
+    import streamlit as st
+
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    at = app(TINY_MLP)  # cold: the figure is built in this run
+    assert not at.exception, at.exception
+    cold = at.get("plotly_chart")[0].proto
+    at.run()  # what the click's rerun draws, with no cell chosen yet
+    warm = at.get("plotly_chart")[0].proto
+    assert warm.spec == cold.spec
+    assert warm.id == cold.id

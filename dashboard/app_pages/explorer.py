@@ -64,9 +64,15 @@ def card_png(key: str, dataset: str, index: int, probabilities: tuple[float, ...
     return charts.png_bytes(charts.digit_card(resources.mnist(dataset).x_test[index], np.asarray(probabilities), true_label))
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
+@st.cache_resource(max_entries=64, show_spinner=False)
 def confusion_chart(key: str, matrix: np.ndarray, normalised: bool, selected: tuple[int, int] | None):
-    """The confusion figure, memoised per model and state (building a plotly figure costs ~0.1 s)."""
+    """The confusion figure, memoised per model and state (building a plotly figure costs ~0.1 s).
+
+    cache_resource, not cache_data: every run must get the very same figure. Streamlit derives the
+    chart's element id from the figure's JSON and a click is sent for that id; cache_data hands out
+    pickled copies, whose layout keys serialise in another order than the freshly built figure's, so
+    the rerun a first click triggers drew a "new" chart and the click was lost. Nothing mutates it.
+    """
     return charts.confusion_figure(matrix, normalised=normalised, selected=selected)
 
 
