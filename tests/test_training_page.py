@@ -4,6 +4,8 @@ restores the view, bad URLs warn, interruptions cache nothing; plus the live lis
 from __future__ import annotations
 
 import json
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -160,6 +162,33 @@ def test_a_combination_training_in_another_session_is_announced(fresh):
     finally:
         lock.release()
     assert any("being trained in another session" in t for t in texts(at.info))
+
+
+def test_after_waiting_for_another_session_the_badge_says_that_session_trained_it(fresh):
+    from core.training import train
+
+    other_run = train(TINY_CONFIG)  # the other session's model, saved while it holds the lock
+    holding, done = threading.Event(), threading.Event()
+
+    def other_session():
+        lock = cache._lock(TINY_CONFIG.key())
+        with lock:
+            holding.set()
+            time.sleep(3)  # long enough for the page to find it busy and start waiting
+            cache.save(other_run)
+        done.set()
+
+    threading.Thread(target=other_session, daemon=True).start()
+    assert holding.wait(30)
+    at = submit(open_page(TINY))
+    assert done.is_set()
+    assert not at.exception, at.exception
+    assert TRAINED not in at.session_state, "this session trained it itself"
+    waited = [t for t in texts(at.success) if t.startswith("Loaded: another session trained it while this one waited")]
+    assert len(waited) == 1 and waited[0].endswith("Nothing was trained here."), texts(at.success)
+    assert badge(at) == []
+    at.run()  # a later visit is an ordinary cache hit
+    assert len(badge(at)) == 1
 
 
 def test_sweep_trains_the_missing_cells_and_compare_overlays_runs(fresh):

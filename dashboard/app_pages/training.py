@@ -64,11 +64,13 @@ def ago(created: str | None) -> str:
     return f"{relative} ({moment.strftime('%Y-%m-%d %H:%M')} UTC)"
 
 
-def cache_badge(run: Run) -> str:
+def cache_badge(run: Run, waited: bool = False) -> str:
+    """The green line over a loaded run; `waited`: this session waited while another one trained it."""
     meta = run.meta
+    source = "Loaded: another session trained it while this one waited" if waited else "Loaded from cache"
     return (
-        f"Loaded from cache — trained {ago(meta.get('created'))}, {meta.get('train_seconds', 0):.1f} s, "
-        f"{meta.get('epochs_run', '?')} epochs. Nothing was trained."
+        f"{source} — trained {ago(meta.get('created'))}, {meta.get('train_seconds', 0):.1f} s, "
+        f"{meta.get('epochs_run', '?')} epochs. Nothing was trained{' here' if waited else ''}."
     )
 
 
@@ -92,9 +94,13 @@ def wait_for_other_session(config: RunConfig) -> None:
         status.update(label="The other session finished; loading its model.", state="complete", expanded=False)
 
 
-def train_live(config: RunConfig, loss_slot, accuracy_slot) -> Run | None:
-    """get_or_train with a status box, a progress bar, live curves and a Stop button."""
-    if cache.is_training_elsewhere(config):
+def train_live(config: RunConfig, loss_slot, accuracy_slot) -> tuple[Run | None, bool]:
+    """get_or_train with a status box, a progress bar, live curves and a Stop button.
+
+    Returns the run (None when stopped or impossible) and whether this session waited for another
+    one that was training the same combination."""
+    waited = cache.is_training_elsewhere(config)
+    if waited:
         wait_for_other_session(config)
     with st.status(f"Training {config.describe()}", expanded=True) as status:
         progress = st.empty()
@@ -107,18 +113,19 @@ def train_live(config: RunConfig, loss_slot, accuracy_slot) -> Run | None:
             st.session_state.pop(NOTE_KEY, None)
             status.update(label="Training could not start", state="error")
             st.error(f"{error}. Nothing was trained.")
-            return None
+            return None, waited
         st.session_state.pop(NOTE_KEY, None)
         if run.stopped_at is not None:
             status.update(label=f"Stopped at epoch {run.stopped_at}; not cached", state="error")
-            return None
+            return None, waited
+        waited = waited or listener.waited  # the other session may also have started between the check and the lock
         if run.cached:
-            label = "Loaded: another session trained it meanwhile" if listener.waited else "Loaded from the cache"
+            label = "Loaded: another session trained it meanwhile" if waited else "Loaded from the cache"
         else:
             st.session_state.setdefault(TRAINED_KEY, []).append(run.key)
             label = f"Trained in {run.meta['train_seconds']:.1f} s and cached"
         status.update(label=label, state="complete", expanded=False)
-    return run
+    return run, waited
 
 
 def show_curves(run: Run, loss_slot, accuracy_slot) -> None:
@@ -308,9 +315,9 @@ loss_slot, accuracy_slot = curves[0].empty(), curves[1].empty()
 
 run: Run | None = None
 if submitted is not None:
-    run = train_live(config, loss_slot, accuracy_slot)
+    run, waited = train_live(config, loss_slot, accuracy_slot)
     if run is not None and run.cached:
-        st.success(cache_badge(run), icon=":material/bolt:")
+        st.success(cache_badge(run, waited), icon=":material/bolt:")
 else:
     run = resources.cached_run(config.key())
     if run is not None:
