@@ -48,6 +48,12 @@ CANDIDATES: dict[str, dict] = {
     "bs32cd10": {"batch_size": 32, "conv_dropout": 0.1},
     "bs32cd10s1": {"batch_size": 32, "conv_dropout": 0.1, "seed": 1},  # same as bs32cd10, another seed
     "e50cd10d256": {"epochs": 50, "conv_dropout": 0.1, "dense_units": 256, "dropout": 0.5},
+    # Round 2 (second session, fresh machine): the ablation's "no batch norm" row beat `best` on validation
+    # with seed 0, so both are compared over seeds 0-2 on validation before anything changes.
+    "bs32cd10s2": {"batch_size": 32, "conv_dropout": 0.1, "seed": 2},
+    "nobn": {"batch_size": 32, "conv_dropout": 0.1, "batch_norm": False},
+    "nobn_s1": {"batch_size": 32, "conv_dropout": 0.1, "batch_norm": False, "seed": 1},
+    "nobn_s2": {"batch_size": 32, "conv_dropout": 0.1, "batch_norm": False, "seed": 2},
 }
 
 

@@ -26,7 +26,7 @@ def digits() -> np.ndarray:
 def test_best_is_a_cnn_with_the_robust_options():
     best = preset("best")
     assert best.arch == "cnn" and best.dataset == "embedded"
-    assert best.augment and best.batch_norm and best.dropout > 0
+    assert best.augment and best.dropout > 0 and best.conv_dropout > 0 and best.label_smoothing > 0
     assert best.lr_schedule != "constant"
 
 
