@@ -78,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
 
     best = preset("best")
     lines = [
-        "| variant | val acc (500) | test acc (embedded 1,000) | epochs run | train s (wall) | CPU s | trained |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| variant | val acc (500) | val loss (last) | test acc (embedded 1,000) | epochs run | train s (wall) | CPU s | trained |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     variants = ablation_configs(best)
     variants = [v for i, v in enumerate(variants) if i % shards == shard - 1]
@@ -101,12 +101,13 @@ def main(argv: list[str] | None = None) -> int:
     for label, _ in variants:
         runs = results[label]
         val = np.mean([r.meta["val_accuracy"] for r, _ in runs])
+        val_loss = np.mean([r.history["val_loss"][-1] for r, _ in runs])  # comparable only at equal label smoothing
         test = np.mean([r.test_accuracy for r, _ in runs])
         epochs = np.mean([r.meta["epochs_run"] for r, _ in runs])
         seconds = np.mean([r.meta["train_seconds"] for r, _ in runs])
         cpu = np.mean([r.meta["cpu_seconds_here"] for r, _ in runs])
         trained = "cache" if all(r.cached for r, _ in runs) else "now (load ~" + f"{np.mean([ld for _, ld in runs]):.1f})"
-        lines.append(f"| {label} | {val:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {cpu:.0f} | {trained} |")
+        lines.append(f"| {label} | {val:.4f} | {val_loss:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {cpu:.0f} | {trained} |")
     print(
         f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}"
         f"{' --cached-only' if args.cached_only else ''}`\n"
