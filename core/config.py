@@ -365,7 +365,7 @@ PRESETS: dict[str, Preset] = {
             # epoch 22 of 30, lr still 2e-4); the last low-rate epochs are where the augmented model settles.
             # Batch 32 + conv dropout 0.1 chosen on validation (0.992 vs 0.990 for batch 64 without it).
             # No batch norm: without it validation was higher for each of seeds 0, 1, 2 (0.994/0.994/0.990
-            # vs 0.992/0.990/0.986) and training needs half the CPU (bench/tune_best.py, bench/RESULTS-presets.md).
+            # vs 0.992/0.990/0.986), and `train --preset best` takes 175 CPU-s instead of 280 (bench/RESULTS-presets.md).
             arch="cnn", layers=3, units=(32, 64, 128), kernel_size=3, dense_units=128, dropout=0.4, conv_dropout=0.1,
             batch_norm=False, augment=True, lr_schedule="cosine", label_smoothing=0.1, batch_size=32, epochs=40,
             early_stopping=False,
