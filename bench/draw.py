@@ -14,13 +14,10 @@ import base64
 import io
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,11 +27,6 @@ os.environ.setdefault("NEURAL_LAB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
-
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 
 
 def drawn_seven() -> np.ndarray:
@@ -108,24 +100,6 @@ def server_side(repeats: int) -> None:
     print()
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def settle(canvas, timeout: float = 60.0) -> None:
-    """Wait until the canvas is mounted and has stopped moving (the layout shifts while a new one mounts)."""
-    deadline, previous = time.monotonic() + timeout, None
-    while time.monotonic() < deadline:
-        box = canvas.bounding_box() if canvas.count() == 1 else None
-        if box is not None and box == previous:
-            return
-        previous = box
-        time.sleep(0.4)
-    raise RuntimeError("the canvas did not settle")
-
-
 def browser_side(cache: Path, rounds: int) -> None:
     from playwright.sync_api import sync_playwright
 
@@ -133,29 +107,19 @@ def browser_side(cache: Path, rounds: int) -> None:
 
     runs = model_cache.list_runs()
     key = str(runs[runs["task"] == "mnist"].sort_values("params").iloc[0]["key"])
-    port = free_port()
-    log = open(Path(tempfile.gettempdir()) / f"bench-draw-{port}.log", "w")
+    # Only now: importing the tests' helpers points this process's cache at a temp folder (the server gets `cache`).
+    from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer
+    from tests.test_browser_draw import stroke, the_canvas
+
     digits = Path(tempfile.mkdtemp(prefix="neural-lab-bench-digits-"))
-    env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(cache), NEURAL_LAB_USER_DIGITS_DIR=str(digits))
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-         "--browser.gatherUsageStats", "false"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    os.environ["NEURAL_LAB_USER_DIGITS_DIR"] = str(digits)  # the server inherits it: drawings saved there, not in the repo
+    server = AppServer(cache).start()
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2):
-                    break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=CHROMIUM_FLAGS)
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
-            page.goto(f"http://127.0.0.1:{port}/draw?run={key}")
+            page.goto(f"{server.url}/draw?run={key}")
             clears = 0
             shapes = {
                 "1": [(140, 45 + 9 * i) for i in range(21)],
@@ -166,16 +130,8 @@ def browser_side(cache: Path, rounds: int) -> None:
                 for digit, points in shapes.items():
                     page.locator(".st-key-draw_clear button").click()
                     clears += 1  # Clear gives the canvas a new key: draw_canvas_<number of clears>
-                    canvas = page.locator(f".st-key-draw_canvas_{clears} canvas.upper-canvas")
                     page.wait_for_function("() => !document.querySelector('.draw-prediction')")
-                    settle(canvas)
-                    canvas.hover(position={"x": points[0][0], "y": points[0][1]})
-                    box = canvas.bounding_box()
-                    page.mouse.down()
-                    for x, y in points[1:]:
-                        page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
-                    page.mouse.up()
-                    started = time.perf_counter()
+                    started = stroke(page, the_canvas(page, clears=clears), points)
                     # any answer counts: a 1-epoch model may read the digit wrong, the latency is the same
                     page.wait_for_function("() => { const e = document.querySelector('.draw-prediction'); return e && e.innerText.trim() !== ''; }")
                     page.locator(".st-key-draw_probabilities .main-svg").first.wait_for()
@@ -188,11 +144,7 @@ def browser_side(cache: Path, rounds: int) -> None:
         print("|---:|---:|---:|")
         print(f"| {statistics.median(values):.0f} | {min(values):.0f} | {max(values):.0f} |\n")
     finally:
-        server.terminate()
-        try:
-            server.wait(20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        server.stop()
         shutil.rmtree(digits, ignore_errors=True)
 
 

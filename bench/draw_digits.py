@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
 import re
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, wait_for_app  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer, wait_for_app  # noqa: E402
 from tests.test_browser_draw import stroke, the_canvas, wait_for_charts  # noqa: E402
 
 
@@ -59,7 +56,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cache-dir", type=Path, required=True, help="the cache folder holding the model")
     parser.add_argument("--key", required=True, help="the cached model's key (python -m core ls)")
-    parser.add_argument("--port", type=int, default=8599)
     parser.add_argument("--out", type=Path, default=Path("/tmp/neural-lab-draw-digits"), help="screenshots folder")
     args = parser.parse_args(argv)
     if not (args.cache_dir / args.key).is_dir():
@@ -67,23 +63,14 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(args.cache_dir), NEURAL_LAB_OFFLINE="1")
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"), "--server.headless", "true",
-               "--server.port", str(args.port), "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false"]
-    server = subprocess.Popen(command, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = AppServer(args.cache_dir).start()  # offline, drawings saved to a temp folder (tests.conftest's env)
     rows = []
     try:
-        for _ in range(120):
-            try:
-                urllib.request.urlopen(f"http://localhost:{args.port}/_stcore/health", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.5)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
             page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
             page.set_default_timeout(120_000)
-            page.goto(f"http://localhost:{args.port}/draw?run={args.key}")
+            page.goto(f"{server.url}/draw?run={args.key}")
             wait_for_app(page)
             for clears, (digit, strokes) in enumerate(DIGITS.items()):
                 if clears:
@@ -105,8 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{digit} -> {answer}", file=sys.stderr, flush=True)
             browser.close()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        server.stop()
     right = sum(digit == answer for digit, answer, _ in rows)
     print(f"Model `{args.key}`: {right} of {len(rows)} mouse-drawn digits read correctly (screenshots in {args.out}).\n")
     print("| drawn | read as | confidence |\n|---|---|---:|")

@@ -38,8 +38,9 @@ def the_canvas(page, clears: int = 0, timeout: float = 60.0):
     raise AssertionError("the drawing canvas did not settle")
 
 
-def stroke(page, canvas, points) -> None:
-    """Press at the first point (canvas pixels), drag through the others, release."""
+def stroke(page, canvas, points) -> float:
+    """Press at the first point (canvas pixels), drag through the others, release; returns
+    time.perf_counter() at the release (latency benchmarks start their clock there)."""
     # hover() waits until the canvas is stable, scrolled into view and really receives the pointer there
     canvas.hover(position={"x": points[0][0], "y": points[0][1]})
     box = canvas.bounding_box()
@@ -47,7 +48,9 @@ def stroke(page, canvas, points) -> None:
     for x, y in points[1:]:
         page.mouse.move(box["x"] + x, box["y"] + y, steps=2)
     page.mouse.up()
+    released = time.perf_counter()
     assert canvas.bounding_box() == box, "the canvas moved while drawing"
+    return released
 
 
 def wait_for_charts(page) -> None:
