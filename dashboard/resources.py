@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import cache
+from core import cache, jobs
 from core.data import Splits, load_mnist
 from core.training import Run
 
@@ -43,6 +43,12 @@ def cached_run(key: str) -> Run | None:
 def forget_models() -> None:
     """Drop every model held in memory (after a delete, say)."""
     _cached_run.clear()
+
+
+@st.cache_resource(show_spinner=False)
+def job_runner() -> jobs.JobRunner:
+    """The server's job runner: its worker processes start (and import TensorFlow) with the first page."""
+    return jobs.runner()
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")

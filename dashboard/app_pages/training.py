@@ -7,7 +7,6 @@ controls and the same cached model. Training happens only when the form is submi
 from __future__ import annotations
 
 import sys
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,13 +17,14 @@ if str(REPO) not in sys.path:  # standalone runs (AppTest, `streamlit run` of th
 import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import cache  # noqa: E402
+from core import cache, jobs  # noqa: E402
 from core.config import PRESETS, RunConfig  # noqa: E402
 from core.data import FullMnistUnavailable, toy_splits  # noqa: E402
 from core.export import keras_code  # noqa: E402
+from core.jobs import Job  # noqa: E402
 from core.models import layer_table  # noqa: E402
 from core.training import Run  # noqa: E402
-from dashboard import resources, state  # noqa: E402
+from dashboard import resources, state, training_ui  # noqa: E402
 from dashboard.charts.training import (  # noqa: E402
     compare_curves,
     gap_summary,
@@ -34,12 +34,10 @@ from dashboard.charts.training import (  # noqa: E402
     sweep_heatmap,
 )
 from dashboard.controls import UNIT_CHOICES, hyperparameter_form, preset_picker  # noqa: E402
-from dashboard.live import NOTE_KEY, LiveTraining, SweepProgress, stopped_message  # noqa: E402
 
 DEFAULTS = RunConfig()
 TUTORIAL_PRESETS = ["base", "seed001-dnn", "seed001-cnn", "seed001-cnn-regularized", "seed000-classic", "best"]
-# Keys trained (not loaded) by this browser session, in order: what tests count.
-TRAINED_KEY = "trained_this_session"
+TRAINED_KEY = training_ui.TRAINED_KEY  # keys this browser session's jobs trained (not loaded), in order: what tests count
 FORM_GENERATION = "training_form_generation"
 FORM_ERROR = "training_form_error"
 COMPARE_KEY = "compare_runs"
@@ -83,49 +81,13 @@ def full_mnist_available() -> str | None:
     return None
 
 
-def wait_for_other_session(config: RunConfig) -> None:
-    """Poll while another session trains this combination (st.* calls keep Stop and navigation working)."""
-    started = time.perf_counter()
-    with st.status("Being trained in another session…", expanded=True) as status:
-        line = st.empty()
-        while cache.is_training_elsewhere(config):
-            line.write(f"Another session is training **{config.describe()}**; waiting {time.perf_counter() - started:.0f} s…")
-            time.sleep(0.5)
-        status.update(label="The other session finished; loading its model.", state="complete", expanded=False)
-
-
-def train_live(config: RunConfig, loss_slot, accuracy_slot) -> tuple[Run | None, bool]:
-    """get_or_train with a status box, a progress bar, live curves and a Stop button.
-
-    Returns the run (None when stopped or impossible) and whether this session waited for another
-    one that was training the same combination."""
-    waited = cache.is_training_elsewhere(config)
-    if waited:
-        wait_for_other_session(config)
-    with st.status(f"Training {config.describe()}", expanded=True) as status:
-        progress = st.empty()
-        st.button("Stop training", icon=":material/stop_circle:", key="stop_training", help="Stops after the current batch; nothing is cached.")
-        listener = LiveTraining(config, progress=progress, loss_chart=loss_slot, accuracy_chart=accuracy_slot, notes=st.session_state)
-        listener.draw_charts({}, force=True)
-        try:
-            run = cache.get_or_train(config, listener)
-        except (FullMnistUnavailable, ValueError) as error:
-            st.session_state.pop(NOTE_KEY, None)
-            status.update(label="Training could not start", state="error")
-            st.error(f"{error}. Nothing was trained.")
-            return None, waited
-        st.session_state.pop(NOTE_KEY, None)
-        if run.stopped_at is not None:
-            status.update(label=f"Stopped at epoch {run.stopped_at}; not cached", state="error")
-            return None, waited
-        waited = waited or listener.waited  # the other session may also have started between the check and the lock
-        if run.cached:
-            label = "Loaded: another session trained it meanwhile" if waited else "Loaded from the cache"
-        else:
-            st.session_state.setdefault(TRAINED_KEY, []).append(run.key)
-            label = f"Trained in {run.meta['train_seconds']:.1f} s and cached"
-        status.update(label=label, state="complete", expanded=False)
-    return run, waited
+def outcome_badge(run: Run, job: Job | None) -> str:
+    """The green line over a model: trained by this session's job just now, loaded after waiting, or from the cache."""
+    if job is not None and job.state == "done" and training_ui.announce_once(job.key):
+        if job.cached:
+            return cache_badge(run, waited=True)
+        return f"Trained in {job.train_seconds or 0:.1f} s in the background and cached — test accuracy {run.test_accuracy:.2%}."
+    return cache_badge(run)
 
 
 def show_curves(run: Run, loss_slot, accuracy_slot) -> None:
@@ -255,17 +217,15 @@ def sweep_section(current: RunConfig) -> None:
     cells = sweep_cells(current, sorted(layers), sorted(units))
     known = set(cache.entry_keys())
     missing = [(d, w, c) for d, w, c in cells if c.key() not in known]
-    if missing and st.button(f"Train the {len(missing)} missing cell(s)", icon=":material/grid_on:", key="sweep_train"):
-        progress = st.progress(0.0, text="Starting…")
-        with st.status(f"Training {len(missing)} cell(s)…", expanded=False) as status:
-            for index, (depth, width, config) in enumerate(missing):
-                listener = SweepProgress(progress, index, len(missing), f"{depth} layer(s) × {width} units")
-                try:
-                    cache.get_or_train(config, listener)
-                except (FullMnistUnavailable, ValueError) as error:
-                    st.error(f"{depth} × {width}: {error}")
-            status.update(label=f"Trained {len(missing)} cell(s)", state="complete")
-        progress.progress(1.0, text=f"All {len(missing)} missing cell(s) trained and cached.")
+    training = training_ui.active_keys(c.key() for _, _, c in missing)
+    waiting = [(d, w, c) for d, w, c in missing if c.key() not in training]
+    if waiting and st.button(f"Train the {len(waiting)} missing cell(s)", icon=":material/grid_on:", key="sweep_train"):
+        queued, refused = training_ui.submit_many(c for _, _, c in waiting)
+        if refused:
+            st.warning(refused, icon=":material/hourglass_full:")
+        training = sorted(set(training) | set(queued))
+    if training:
+        training_ui.watch_many(training, "Layers × units grid")
     accuracy = resources.run_table().set_index("key")["val_accuracy"] if cache.entry_keys() else pd.Series(dtype=float)
     frame = pd.DataFrame(
         [{"layers": d, "units": w, "val_accuracy": float(accuracy.get(c.key(), float("nan")))} for d, w, c in cells]
@@ -278,12 +238,10 @@ def sweep_section(current: RunConfig) -> None:
 st.title("Train a network")
 st.caption(
     "Pick hyperparameters in the sidebar and press **Train / load**. A combination anyone trained before loads at once; "
-    "a new one trains here with live curves. The address bar always holds the configuration."
+    "a new one trains in the background with live curves (leave the page if you like: it goes on). "
+    "The address bar always holds the configuration."
 )
 
-interrupted = st.session_state.pop(NOTE_KEY, None)
-if interrupted:
-    st.warning(stopped_message(interrupted), icon=":material/stop_circle:")
 if FORM_ERROR in st.session_state:
     st.error(st.session_state.pop(FORM_ERROR), icon=":material/cloud_off:")
 
@@ -310,27 +268,30 @@ if submitted is not None:
     config = submitted
     state.write_url(config, DEFAULTS, extra=compare_param)
 
-curves = st.columns(2)
-loss_slot, accuracy_slot = curves[0].empty(), curves[1].empty()
+job = jobs.read_job(config.key())
+if submitted is not None and not cache.exists(config):
+    job = training_ui.submit(config) or job
 
-run: Run | None = None
-if submitted is not None:
-    run, waited = train_live(config, loss_slot, accuracy_slot)
-    if run is not None and run.cached:
-        st.success(cache_badge(run, waited), icon=":material/bolt:")
+run: Run | None = resources.cached_run(config.key())
+if run is not None:
+    st.success(outcome_badge(run, job), icon=":material/bolt:")
+elif job is not None and job.active:
+    training_ui.watch(config.key())
 else:
-    run = resources.cached_run(config.key())
-    if run is not None:
-        st.success(cache_badge(run), icon=":material/bolt:")
-    elif cache.is_training_elsewhere(config):
-        st.info("This combination is being trained in another session right now. Press **Train / load** to wait for it and load it.")
-    else:
-        st.info(f"**{config.describe()}** has not been trained yet. Press **Train / load** in the sidebar to train it.")
+    ended = training_ui.ended_message(job)
+    if ended is not None:
+        level, text = ended
+        getattr(st, level)(text, icon=":material/stop_circle:")
+        if job.history.get("loss"):
+            st.caption("The curves up to where it stopped (not cached):")
+            training_ui.draw_curves(job)
+    st.info(f"**{config.describe()}** has not been trained yet. Press **Train / load** in the sidebar to train it.")
 
 if run is not None:
     for note in run.notes:
         st.warning(note)
-    show_curves(run, loss_slot, accuracy_slot)
+    curves = st.columns(2)
+    show_curves(run, curves[0].empty(), curves[1].empty())
     show_result(run)
     show_export(run)
 

@@ -1,0 +1,694 @@
+"""Background trainings: a bounded pool of worker processes, one job per config key, state on disk.
+
+A page (or anyone) calls `submit(config)`; it returns at once with the job's record. The job's
+identity is the config key, so submitting a combination that is queued or running anywhere returns
+that job: it never trains twice (and `core.cache.get_or_train`'s per-key file lock guarantees the
+same across processes and servers that share the cache folder).
+
+Where the state lives. Each job publishes one small JSON record, `<cache>/.jobs/<key>.json`,
+written into a temp file and moved into place with `os.replace`, so any process (another server,
+the CLI, a test) reads a whole record or none. A running job rewrites it after each epoch and at
+most every `PUBLISH_SECONDS` during an epoch (epoch, batch, elapsed, the history so far), and a
+heartbeat thread in the worker refreshes `updated` every `HEARTBEAT_SECONDS`. A record that says
+queued/running but whose heartbeat is older than `STALE_SECONDS` (server restarted, machine lost)
+reads as "interrupted": nothing is shown as running forever. Toy 2-D runs also publish the live
+probability grid beside it (`<key>.live.npz`). Cancel is a flag file (`<key>.cancel`) that the
+worker checks between batches, so it works whichever process or machine trains the job.
+
+Who trains. `JobRunner` keeps `workers` processes started with `spawn` (TensorFlow is not
+fork-safe) that import TensorFlow and the data once, at start, so a user's first job does not
+wait for imports. A dispatcher thread hands queued jobs to idle workers; a worker killed (kill -9,
+out of memory) marks its job failed and is replaced. With `NEURAL_LAB_JOBS_BACKEND=ray` the same
+jobs run as Ray tasks on a cluster (the records and the cancel flag live in the shared cache
+folder); if Ray cannot be reached the runner says so and falls back to local workers.
+
+Bounds: at most `max_queued` jobs waiting per runner and `max_per_session` active jobs per browser
+session. Past a bound, `submit` raises `QueueFull` with a message saying how many jobs are ahead;
+nothing is half-started.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing
+import os
+import socket
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from core.config import RunConfig
+
+log = logging.getLogger("neural_lab.jobs")
+
+ACTIVE = ("queued", "running")
+FINAL = ("done", "failed", "cancelled", "interrupted")
+PUBLISH_SECONDS = 0.5
+HEARTBEAT_SECONDS = 2.0
+STALE_SECONDS = 30.0
+CANCEL_CHECK_SECONDS = 0.2
+HOST = socket.gethostname()
+
+
+class QueueFull(Exception):
+    """The queue (or this session's share of it) is full; nothing was queued."""
+
+
+# -- where records live -----------------------------------------------------------------------
+
+
+def jobs_dir() -> Path:
+    from core.cache import cache_root
+
+    folder = cache_root() / ".jobs"
+    folder.mkdir(exist_ok=True)
+    return folder
+
+
+def _record_path(key: str, suffix: str = ".json", folder: Path | None = None) -> Path:
+    from core.cache import check_key
+
+    return (folder or jobs_dir()) / f"{check_key(key)}{suffix}"
+
+
+@dataclass
+class Job:
+    """What anyone may know about one background training (the record on disk)."""
+
+    key: str
+    state: str  # queued | running | done | failed | cancelled | interrupted
+    description: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    submitted: float = 0.0
+    started: float | None = None
+    finished: float | None = None
+    updated: float = 0.0  # heartbeat (time.time())
+    position: int | None = None  # when queued: 1 = next to start
+    epoch: int = 0
+    epochs: int = 0
+    batch: int = 0
+    steps: int = 0
+    elapsed: float = 0.0  # seconds of training so far
+    history: dict[str, list[float]] = field(default_factory=dict)
+    message: str = ""
+    waiting: bool = False  # waiting for another process that trains the same combination
+    cached: bool = False  # done by loading an entry someone else trained meanwhile
+    test_accuracy: float | None = None
+    train_seconds: float | None = None
+    notes: list[str] = field(default_factory=list)
+    session: str | None = None
+    owner: str = ""  # "host:pid" of the runner that queued it
+    worker: str = ""  # "host:pid" of the process that trains it
+    backend: str = "local"
+
+    @property
+    def active(self) -> bool:
+        return self.state in ACTIVE
+
+    @property
+    def fraction(self) -> float:
+        if self.state == "done":
+            return 1.0
+        if not self.epochs:
+            return 0.0
+        done = max(0, self.epoch - 1) + (self.batch / self.steps if self.steps else 0.0)
+        return min(1.0, max(0.0, done / self.epochs))
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Seconds left, from the epochs timed so far (None before the first epoch ends)."""
+        seconds = self.history.get("seconds") or []
+        if self.state != "running" or not seconds:
+            return None
+        return sum(seconds) / len(seconds) * self.epochs * (1.0 - self.fraction)
+
+    def run_config(self) -> RunConfig:
+        return RunConfig.from_dict(self.config)
+
+
+def write_job(job: Job, folder: Path | None = None) -> None:
+    """Publish a record atomically (temp file + os.replace), in `folder` (default: this cache's jobs)."""
+    path = _record_path(job.key, folder=folder)
+    temp = path.with_name(f".tmp-{job.key}-{uuid.uuid4().hex[:8]}.json")
+    temp.write_text(json.dumps(asdict(job), default=float), encoding="utf-8")
+    os.replace(temp, path)
+
+
+def _job_from_record(data: Any) -> Job:
+    if not isinstance(data, dict):
+        raise ValueError("not a mapping")
+    known = {name: data[name] for name in Job.__dataclass_fields__ if name in data}
+    job = Job(**known)
+    if not isinstance(job.key, str) or job.state not in (*ACTIVE, *FINAL) or not isinstance(job.history, dict):
+        raise ValueError("bad fields")
+    return job
+
+
+def read_job(key: str, folder: Path | None = None) -> Job | None:
+    """The job record of `key`, or None (none, or unreadable: a corrupt record is treated as no job).
+
+    An active record whose heartbeat stopped (its server or worker is gone) reads as interrupted.
+    """
+    path = _record_path(key, folder=folder)
+    try:
+        job = _job_from_record(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as error:
+        log.warning("job record %s is unreadable (%s); it is ignored", path.name, error)
+        return None
+    if job.key != key:
+        return None
+    if job.active and _is_stale(job):
+        job.state = "interrupted"
+        job.message = (
+            f"The training of {job.description} was interrupted at epoch {job.epoch} of {job.epochs} "
+            "(its server or worker stopped); nothing was cached. Press Train to start it again."
+        )
+    return job
+
+
+def _is_stale(job: Job) -> bool:
+    if time.time() - job.updated > STALE_SECONDS:
+        return True
+    host, _, pid = (job.worker or job.owner).partition(":")
+    return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def list_jobs(active_only: bool = False) -> list[Job]:
+    """Every job record in the cache folder, newest first (only queued/running with active_only)."""
+    jobs = []
+    for path in jobs_dir().glob("*.json"):
+        if path.name.startswith(".tmp-"):
+            continue
+        job = read_job(path.stem) if len(path.stem) == 16 else None
+        if job is not None and (job.active or not active_only):
+            jobs.append(job)
+    return sorted(jobs, key=lambda j: (j.state != "running", j.position or 0, -j.submitted))
+
+
+def read_live_grid(key: str):
+    """(epoch, probabilities (H, W, classes)) of a toy job's latest live boundary, or None."""
+    import numpy as np
+
+    try:
+        with np.load(_record_path(key, ".live.npz"), allow_pickle=False) as data:
+            return int(data["epoch"]), np.asarray(data["probabilities"], dtype=np.float32)
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def request_cancel(key: str) -> None:
+    _record_path(key, ".cancel").write_text(str(time.time()), encoding="utf-8")
+
+
+def _cancel_requested(key: str) -> bool:
+    return _record_path(key, ".cancel").exists()
+
+
+def _clear_cancel(key: str) -> None:
+    try:
+        _record_path(key, ".cancel").unlink()
+    except FileNotFoundError:
+        pass
+
+
+# -- the worker side (runs in a worker process or a Ray task) ---------------------------------
+
+
+class Publisher:
+    """The listener a job trains with: publishes progress, honours cancel, keeps a heartbeat."""
+
+    def __init__(self, job: Job):
+        self.job = job
+        self._lock = threading.Lock()
+        self._last_publish = self._last_cancel_check = 0.0
+        self._beating = threading.Event()
+
+    def publish(self, **changes: Any) -> None:
+        with self._lock:
+            for name, value in changes.items():
+                setattr(self.job, name, value)
+            self.job.updated = time.time()
+            write_job(self.job)
+            self._last_publish = time.perf_counter()
+
+    def start_heartbeat(self) -> None:
+        def beat() -> None:
+            while not self._beating.wait(HEARTBEAT_SECONDS):
+                try:
+                    self.publish()
+                except OSError:
+                    pass
+
+        threading.Thread(target=beat, name=f"heartbeat-{self.job.key}", daemon=True).start()
+
+    def stop_heartbeat(self) -> None:
+        self._beating.set()
+
+    def __call__(self, event) -> None:
+        from core.training import StopTraining
+
+        now = time.perf_counter()
+        if event.kind == "waiting":
+            self.publish(waiting=True, epochs=event.epochs)
+            return
+        if event.kind == "start":
+            self.publish(waiting=False, state="running", epoch=0, batch=0, epochs=event.epochs, elapsed=0.0)
+        elif event.kind == "epoch":
+            self.publish(epoch=event.epoch, batch=0, steps=event.steps, elapsed=event.elapsed, history={k: list(v) for k, v in event.history.items()})
+        elif event.kind == "batch" and now - self._last_publish >= PUBLISH_SECONDS:
+            self.publish(epoch=event.epoch, batch=event.batch, steps=event.steps, elapsed=event.elapsed)
+        if now - self._last_cancel_check >= CANCEL_CHECK_SECONDS:
+            self._last_cancel_check = now
+            if _cancel_requested(self.job.key):
+                raise StopTraining()
+
+
+def _live_grid_callback(config: RunConfig, key: str):
+    """For toy runs: writes the coarse live probability grid beside the record every few epochs."""
+    import numpy as np
+
+    from core import boundary
+
+    path = _record_path(key, ".live.npz")
+
+    def on_grid(epoch: int, probabilities, logs) -> None:
+        temp = path.with_name(f".tmp-{key}-{uuid.uuid4().hex[:8]}.live.npz")
+        with open(temp, "wb") as handle:
+            np.savez(handle, epoch=np.int32(epoch), probabilities=probabilities.astype(np.float16))
+        os.replace(temp, path)
+
+    return boundary.LiveBoundary(config, on_grid, every=boundary.live_every(config.epochs))
+
+
+def run_job(job_record: dict[str, Any], cache_dir: str) -> str:
+    """Train one job through the cache, publishing its record; returns the final state.
+
+    Runs in a worker process (or a Ray task): never raises for a training that fails, it records
+    the failure instead.
+    """
+    os.environ["NEURAL_LAB_CACHE_DIR"] = cache_dir
+    from core import cache
+    from core.data import FullMnistUnavailable
+
+    job = _job_from_record(job_record)
+    publisher = Publisher(job)
+    if _cancel_requested(job.key):
+        _clear_cancel(job.key)
+        publisher.publish(state="cancelled", finished=time.time(), message=f"{job.description} was cancelled before it started; nothing was trained.")
+        return "cancelled"
+    config = job.run_config()
+    publisher.publish(state="running", started=time.time(), worker=f"{HOST}:{os.getpid()}", position=None, epochs=config.epochs)
+    publisher.start_heartbeat()
+    try:
+        extra = [_live_grid_callback(config, job.key)] if config.task == "toy" else []
+        run = cache.get_or_train(config, publisher, extra_callbacks=extra)
+    except (FullMnistUnavailable, ValueError, OSError) as error:
+        publisher.stop_heartbeat()
+        publisher.publish(state="failed", finished=time.time(), message=f"The training of {job.description} failed: {error}. Nothing was cached.")
+        return "failed"
+    except Exception as error:  # noqa: BLE001 - a worker records every failure instead of dying with it
+        log.exception("job %s failed", job.key)
+        publisher.stop_heartbeat()
+        publisher.publish(state="failed", finished=time.time(), message=f"The training of {job.description} failed ({type(error).__name__}: {str(error)[:300]}). Nothing was cached.")
+        return "failed"
+    publisher.stop_heartbeat()
+    _clear_cancel(job.key)
+    if run.stopped_at is not None:
+        publisher.publish(
+            state="cancelled", finished=time.time(),
+            message=f"Stopped at epoch {run.stopped_at} of {config.epochs}; {job.description} was not cached (only complete runs are kept).",
+        )
+        return "cancelled"
+    history = {k: list(map(float, v)) for k, v in run.history.items()}
+    publisher.publish(
+        state="done", finished=time.time(), cached=run.cached, history=history, epoch=len(history.get("loss", [])), batch=0,
+        test_accuracy=float(run.test_accuracy), train_seconds=float(run.meta.get("train_seconds", 0.0)), notes=list(run.notes),
+        message="Loaded: another process trained it meanwhile." if run.cached else f"Trained in {run.meta.get('train_seconds', 0):.1f} s and cached.",
+    )
+    return "done"
+
+
+def _warm_worker() -> None:
+    """Import TensorFlow and read the embedded data once, so the first job starts training at once."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from core import cache  # noqa: F401 - imports keras/TensorFlow
+    from core.data import load_mnist
+
+    try:
+        load_mnist("embedded")
+    except Exception:  # noqa: BLE001 - warming is an optimisation only
+        pass
+
+
+def _worker_main(inbox, outbox) -> None:
+    _warm_worker()
+    outbox.put(("ready", os.getpid(), None))
+    while True:
+        task = inbox.get()
+        if task is None:
+            return
+        record, cache_dir = task
+        try:
+            state = run_job(record, cache_dir)
+        except Exception as error:  # noqa: BLE001 - keep the worker alive for the next job
+            log.exception("job crashed")
+            state = f"failed: {error}"
+        outbox.put(("finished", os.getpid(), record["key"], state))
+
+
+# -- the server side: queue, workers, dispatcher ----------------------------------------------
+
+
+def default_workers() -> int:
+    try:
+        return max(1, int(os.environ["NEURAL_LAB_JOB_WORKERS"]))
+    except (KeyError, ValueError):
+        return max(1, (os.cpu_count() or 2) // 2)
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+@dataclass
+class _Slot:
+    process: Any
+    inbox: Any
+    key: str | None = None  # the job it trains now
+    folder: Path | None = None  # that job's jobs folder
+    ready: bool = False
+
+
+class JobRunner:
+    """Queue + bounded worker pool of one server process. Thread-safe; one per process is enough."""
+
+    def __init__(
+        self,
+        workers: int | None = None,
+        max_queued: int | None = None,
+        max_per_session: int | None = None,
+        backend: str | None = None,
+        ray_address: str | None = None,
+    ):
+        self.workers = workers or default_workers()
+        self.max_queued = max_queued or _env_int("NEURAL_LAB_JOBS_MAX_QUEUED", 24)
+        self.max_per_session = max_per_session or _env_int("NEURAL_LAB_JOBS_MAX_PER_SESSION", 8)
+        self.backend = (backend or os.environ.get("NEURAL_LAB_JOBS_BACKEND") or "local").lower()
+        self.ray_address = ray_address if ray_address is not None else os.environ.get("NEURAL_LAB_RAY_ADDRESS")
+        self.notice = ""  # e.g. "Ray was configured but unreachable: ..., training here instead"
+        self.owner = f"{HOST}:{os.getpid()}"
+        self._queue: deque[tuple[Job, Path]] = deque()  # (job, its jobs folder: the cache it trains into)
+        self._slots: list[_Slot] = []
+        self._ray_tasks: dict[str, Any] = {}  # key -> ObjectRef
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._stopped = False
+        self._context = multiprocessing.get_context("spawn")
+        self._outbox = None
+        self._thread: threading.Thread | None = None
+        if self.backend == "ray":
+            self._start_ray()
+        if self.backend != "ray":
+            self.backend = "local"
+            self._outbox = self._context.Queue()
+            for _ in range(self.workers):
+                self._slots.append(self._new_slot())
+        self._thread = threading.Thread(target=self._dispatch_loop, name="neural-lab-jobs", daemon=True)
+        self._thread.start()
+
+    # -- workers ------------------------------------------------------------------------------
+
+    def _new_slot(self) -> _Slot:
+        inbox = self._context.Queue()
+        process = self._context.Process(target=_worker_main, args=(inbox, self._outbox), name="neural-lab-worker", daemon=True)
+        process.start()
+        return _Slot(process=process, inbox=inbox)
+
+    def _start_ray(self) -> None:
+        try:
+            import ray
+
+            from core.cache import REPO_ROOT
+
+            os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+            if not ray.is_initialized():
+                env = {"PYTHONPATH": os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH", "")) if p), "TF_CPP_MIN_LOG_LEVEL": "3", "RAY_USAGE_STATS_ENABLED": "0"}
+                for name in ("NEURAL_LAB_OFFLINE", "NEURAL_LAB_CACHE_MAX_MB", "KERAS_HOME"):
+                    if name in os.environ:
+                        env[name] = os.environ[name]
+                options: dict[str, Any] = {"runtime_env": {"env_vars": env}, "include_dashboard": False, "log_to_driver": False}
+                if self.ray_address:
+                    options["address"] = self.ray_address
+                else:
+                    options["num_cpus"] = self.workers
+                _with_timeout(lambda: ray.init(**options), 60.0)
+            self._ray = ray
+            self._ray_job = ray.remote(num_cpus=1, max_retries=0)(run_job)
+        except Exception as error:  # noqa: BLE001 - unreachable, not installed, timed out: fall back
+            self.notice = f"Ray was configured (NEURAL_LAB_JOBS_BACKEND=ray) but could not be used ({type(error).__name__}: {str(error)[:200]}); training on this machine instead."
+            log.warning(self.notice)
+            self.backend = "local"
+
+    def warm(self, timeout: float = 60.0) -> bool:
+        """Wait until every local worker has imported TensorFlow (tests and benchmarks use it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._wake.set()
+            with self._lock:
+                if all(slot.ready for slot in self._slots):
+                    return True
+            time.sleep(0.1)
+        return False
+
+    # -- the public API -----------------------------------------------------------------------
+
+    def submit(self, config: RunConfig, session: str | None = None) -> Job:
+        """Queue `config` (or return its queued/running job). Raises QueueFull past a bound."""
+        key = config.key()
+        with self._lock:
+            current = read_job(key)
+            if current is not None and current.active:
+                return current
+            active = [job for job in list_jobs(active_only=True)]
+            if session is not None:
+                mine = [job for job in active if job.session == session]
+                if len(mine) >= self.max_per_session:
+                    raise QueueFull(
+                        f"You already have {len(mine)} trainings queued or running (the limit per visitor is {self.max_per_session}); "
+                        "this one was not queued. Wait for one to finish (or cancel one in the Jobs list), then press again."
+                    )
+            if len(self._queue) >= self.max_queued:
+                raise QueueFull(
+                    f"The queue is full: {len(self._queue)} trainings are waiting and {self.busy()} running. "
+                    "Nothing was queued; try again when some have finished."
+                )
+            _clear_cancel(key)
+            now = time.time()
+            job = Job(
+                key=key, state="queued", description=config.describe(), config=config.to_dict(), submitted=now, updated=now,
+                epochs=config.epochs, session=session, owner=self.owner, backend=self.backend, position=len(self._queue) + 1,
+            )
+            write_job(job)
+            self._queue.append((job, jobs_dir()))
+        self._wake.set()
+        return job
+
+    def cancel(self, key: str) -> Job | None:
+        """Cancel a queued or running job. Returns its record (None for an unknown key); a job that
+        had already ended is returned unchanged (the caller says so)."""
+        with self._lock:
+            for index, (queued, folder) in enumerate(self._queue):
+                if queued.key == key:
+                    del self._queue[index]
+                    queued.state, queued.finished, queued.position = "cancelled", time.time(), None
+                    queued.message = f"{queued.description} was cancelled before it started; nothing was trained."
+                    write_job(queued, folder)
+                    self._republish_positions()
+                    return queued
+            job = read_job(key)
+            if job is None or not job.active:
+                return job
+            request_cancel(key)
+            return job
+
+    def busy(self) -> int:
+        with self._lock:
+            return sum(1 for slot in self._slots if slot.key) + len(self._ray_tasks)
+
+    def queued(self) -> int:
+        with self._lock:
+            return len(self._queue)
+
+    def shutdown(self) -> None:
+        self._stopped = True
+        self._wake.set()
+        for slot in self._slots:
+            try:
+                slot.inbox.put(None)
+            except (OSError, ValueError):
+                pass
+        for slot in self._slots:
+            slot.process.join(timeout=2)
+            if slot.process.is_alive():
+                slot.process.kill()
+
+    # -- the dispatcher thread ----------------------------------------------------------------
+
+    def _dispatch_loop(self) -> None:
+        last_beat = 0.0
+        while not self._stopped:
+            self._wake.wait(0.2)
+            self._wake.clear()
+            try:
+                with self._lock:
+                    self._collect()
+                    self._reap()
+                    self._assign()
+                    if time.time() - last_beat > HEARTBEAT_SECONDS:
+                        last_beat = time.time()
+                        self._republish_positions()
+            except Exception:  # noqa: BLE001 - the dispatcher must survive anything
+                log.exception("job dispatcher")
+
+    def _collect(self) -> None:
+        """Messages from workers: ready, finished."""
+        if self._outbox is not None:
+            while True:
+                try:
+                    message = self._outbox.get_nowait()
+                except Exception:  # noqa: BLE001 - queue.Empty (or a closed queue at shutdown)
+                    break
+                kind, pid = message[0], message[1]
+                for slot in self._slots:
+                    if slot.process.pid == pid:
+                        if kind == "ready":
+                            slot.ready = True
+                        elif kind == "finished" and slot.key == message[2]:
+                            slot.key = None
+        if self._ray_tasks:
+            refs = [ref for ref, _ in self._ray_tasks.values()]
+            done, _ = self._ray.wait(refs, timeout=0, num_returns=len(refs))
+            for key, (ref, folder) in list(self._ray_tasks.items()):
+                if ref in done:
+                    del self._ray_tasks[key]
+                    try:
+                        self._ray.get(ref)
+                    except Exception as error:  # noqa: BLE001 - the Ray worker died or the task failed
+                        self._mark_dead(key, folder, f"its Ray worker failed ({type(error).__name__})")
+
+    def _reap(self) -> None:
+        """A dead worker: its job failed (clearly), a new worker takes its place."""
+        for index, slot in enumerate(self._slots):
+            if slot.process.is_alive():
+                continue
+            code = slot.process.exitcode
+            if slot.key is not None:
+                self._mark_dead(slot.key, slot.folder, f"its worker process died (exit code {code}: killed, or out of memory)")
+            log.warning("worker %s died (exit code %s); starting a new one", slot.process.pid, code)
+            self._slots[index] = self._new_slot()
+
+    def _mark_dead(self, key: str, folder: Path | None, why: str) -> None:
+        job = read_job(key, folder)
+        if job is None or job.state in ("done", "cancelled", "failed"):
+            return
+        job.state, job.finished, job.updated = "failed", time.time(), time.time()
+        job.message = f"The training of {job.description} stopped at epoch {job.epoch} of {job.epochs}: {why}. Nothing was cached; press Train to try again."
+        write_job(job, folder)
+
+    def _assign(self) -> None:
+        while self._queue:
+            job, folder = self._queue[0]
+            cache_dir = str(folder.parent)
+            if self.backend == "ray":
+                if len(self._ray_tasks) >= self.workers * 4:
+                    return
+                self._queue.popleft()
+                self._ray_tasks[job.key] = (self._ray_job.remote(asdict(job), cache_dir), folder)
+                continue
+            slot = next((s for s in self._slots if s.key is None and s.process.is_alive()), None)
+            if slot is None:
+                return
+            self._queue.popleft()
+            slot.key, slot.folder = job.key, folder
+            slot.inbox.put((asdict(job), cache_dir))
+        self._republish_positions()
+
+    def _republish_positions(self) -> None:
+        """Queued records carry their position and a heartbeat (so a dead server's queue goes stale)."""
+        for position, (job, folder) in enumerate(self._queue, start=1):
+            job.position, job.updated = position, time.time()
+            write_job(job, folder)
+
+
+def _with_timeout(function: Callable[[], Any], seconds: float) -> Any:
+    """Run `function` in a thread; raise TimeoutError when it takes longer (e.g. ray.init to a dead head)."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["value"] = function()
+        except BaseException as error:  # noqa: BLE001 - handed to the caller
+            result["error"] = error
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:.0f} s")
+    if "error" in result:
+        raise result["error"]
+    return result.get("value")
+
+
+# -- one runner per process -------------------------------------------------------------------
+
+_RUNNER: JobRunner | None = None
+_RUNNER_LOCK = threading.Lock()
+
+
+def runner() -> JobRunner:
+    """The process's job runner, started (and its workers warmed) on first use."""
+    global _RUNNER
+    with _RUNNER_LOCK:
+        if _RUNNER is None:
+            _RUNNER = JobRunner()
+        return _RUNNER
+
+
+def submit(config: RunConfig, session: str | None = None) -> Job:
+    return runner().submit(config, session)
+
+
+def cancel(key: str) -> Job | None:
+    return runner().cancel(key)
+
+
+def wait(key: str, timeout: float = 600.0, poll: float = 0.2) -> Job | None:
+    """Block until the job of `key` has ended (tests, CLI); returns its final record."""
+    deadline = time.monotonic() + timeout
+    job = read_job(key)
+    while job is not None and job.active and time.monotonic() < deadline:
+        time.sleep(poll)
+        job = read_job(key)
+    return job

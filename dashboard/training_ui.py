@@ -1,0 +1,203 @@
+"""A background job on a page: submit, then progress, live curves and Stop, polled with st.fragment.
+
+Every page that trains goes through here; none runs a training in its own script run any more
+(core.jobs trains in worker processes). Leaving the page, moving a widget or closing the tab does
+not touch the job; coming back (any session, same address) finds it through its record, wherever
+it is. The polling fragment reruns alone every POLL_SECONDS while the job is active and reruns the
+whole page once when it ends, so the page then draws the cached result (and polls no more).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterable
+
+import streamlit as st
+
+from core import jobs
+from core.config import RunConfig
+from core.jobs import Job, QueueFull
+from dashboard.charts.training import learning_curve
+from dashboard.resources import job_runner
+
+POLL_SECONDS = 0.5
+SESSION_KEY = "neural_lab_session_id"
+TRAINED_KEY = "trained_this_session"  # keys whose job this session submitted and that trained (tests count them)
+SUBMITTED_KEY = "jobs_submitted_this_session"
+
+
+def session_id() -> str:
+    """A random id per browser session: jobs remember who queued them (for the per-visitor cap)."""
+    if SESSION_KEY not in st.session_state:
+        st.session_state[SESSION_KEY] = uuid.uuid4().hex[:12]
+    return st.session_state[SESSION_KEY]
+
+
+def submit(config: RunConfig) -> Job | None:
+    """Queue a training (or join the one already queued/running); None, with a message, when refused."""
+    runner = job_runner()
+    if runner.notice:
+        st.info(runner.notice, icon=":material/cloud_off:")
+    try:
+        job = runner.submit(config, session=session_id())
+    except QueueFull as error:
+        st.error(str(error), icon=":material/hourglass_full:")
+        return None
+    st.session_state.setdefault(SUBMITTED_KEY, []).append(job.key)
+    return job
+
+
+def submit_many(configs: Iterable[RunConfig]) -> tuple[list[str], str | None]:
+    """Queue several trainings; returns the keys queued (or joined) and, if a bound stopped it, why."""
+    runner, keys = job_runner(), []
+    configs = list(configs)
+    for index, config in enumerate(configs):
+        try:
+            keys.append(runner.submit(config, session=session_id()).key)
+        except QueueFull as error:
+            left = len(configs) - index
+            return keys, f"{error} ({left} of {len(configs)} not queued: press the button again later for them.)"
+    return keys, None
+
+
+def status_line(job: Job) -> str:
+    """'queued: 2 trainings ahead' / 'epoch 3/10 · 4 s elapsed · about 9 s left' / the final message."""
+    if job.state == "queued":
+        ahead = (job.position or 1) - 1
+        return "queued: next to start" if ahead <= 0 else f"queued: {ahead} training{'s' if ahead != 1 else ''} ahead"
+    if job.state == "running":
+        if job.waiting:
+            return "another process is training this same combination; it will load here when it is done"
+        if not job.epoch and not job.batch:
+            return f"starting (epoch 0/{job.epochs})"
+        parts = [f"epoch {job.epoch}/{job.epochs}"]
+        if job.batch and job.steps:
+            parts.append(f"batch {job.batch}/{job.steps}")
+        parts.append(f"{job.elapsed:.0f} s elapsed")
+        eta = job.eta_seconds
+        if eta is not None:
+            parts.append(f"about {eta:.0f} s left")
+        return " · ".join(parts)
+    return job.message
+
+
+def draw_curves(job: Job, columns=None) -> None:
+    """Loss and accuracy curves of a job so far (train vs validation), side by side."""
+    for column, metric in zip(columns or st.columns(2), ("loss", "accuracy"), strict=True):
+        figure = learning_curve(job.history, metric, epochs=job.epochs or None)
+        column.plotly_chart(figure, width="stretch", key=f"job-{metric}-{job.key}")
+
+
+def _finish(job: Job) -> None:
+    """Book-keeping when a watched job ends, then one full rerun so the page draws the result."""
+    if job.state == "done" and not job.cached and job.key in st.session_state.get(SUBMITTED_KEY, []):
+        trained = st.session_state.setdefault(TRAINED_KEY, [])
+        if job.key not in trained:
+            trained.append(job.key)
+    st.rerun(scope="app")
+
+
+def watch(key: str, *, curves: bool = True, extra: Callable[[Job], None] | None = None, stop_label: str = "Stop training") -> None:
+    """Progress, live curves, `extra(job)` (e.g. the live boundary) and Stop for the job of `key`.
+
+    Call it only while the job is active; it polls by itself and reruns the page when the job ends.
+    """
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def panel() -> None:
+        job = jobs.read_job(key)
+        if job is None or not job.active:
+            _finish(job) if job is not None else st.rerun(scope="app")
+            return
+        with st.container(border=True):
+            top = st.columns([4, 1], vertical_alignment="center")
+            top[0].markdown(f"**{'Queued' if job.state == 'queued' else 'Training'}:** {job.description}")
+            if top[1].button(stop_label, icon=":material/stop_circle:", key=f"stop-{key}", help="Stops after the current batch; nothing is cached."):
+                job_runner().cancel(key)
+                st.toast("Stop requested: the training ends after the current batch.")
+            st.progress(job.fraction, text=status_line(job))
+            st.caption("This training runs in the background: you may leave the page or change settings; it goes on and lands in the cache.")
+            if extra is not None:
+                extra(job)
+            if curves:
+                draw_curves(job)
+
+    panel()
+
+
+def watch_many(keys: list[str], label: str) -> None:
+    """One progress bar over several jobs (a grid); reruns the page when all have ended."""
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def panel() -> None:
+        records = [jobs.read_job(key) for key in keys]
+        active = [job for job in records if job is not None and job.active]
+        if not active:
+            st.rerun(scope="app")
+            return
+        ended = len(keys) - len(active)
+        running = [job for job in active if job.state == "running"]
+        fraction = (ended + sum(job.fraction for job in running)) / max(1, len(keys))
+        text = f"{label}: {ended} of {len(keys)} finished · {len(running)} running · {len(active) - len(running)} queued"
+        if running:
+            text += f" · now {running[0].description[:60]}: {status_line(running[0])}"
+        columns = st.columns([5, 1], vertical_alignment="center")
+        columns[0].progress(min(1.0, fraction), text=text)
+        if columns[1].button("Stop all", icon=":material/stop_circle:", key=f"stop-all-{label}"):
+            for job in active:
+                job_runner().cancel(job.key)
+            st.toast(f"Stop requested for {len(active)} training(s).")
+
+    panel()
+
+
+def announce_once(key: str) -> bool:
+    """True the first time the page shows the outcome of a job this session submitted (then False)."""
+    submitted = st.session_state.get(SUBMITTED_KEY, [])
+    if key not in submitted:
+        return False
+    st.session_state[SUBMITTED_KEY] = [k for k in submitted if k != key]
+    return True
+
+
+def active_keys(keys: Iterable[str]) -> list[str]:
+    """The keys among `keys` whose job is queued or running right now."""
+    result = []
+    for key in keys:
+        job = jobs.read_job(key)
+        if job is not None and job.active:
+            result.append(key)
+    return result
+
+
+def ended_message(job: Job | None, within_seconds: float = 3600) -> tuple[str, str] | None:
+    """('warning' | 'error', text) for a job of this combination that ended without a model lately."""
+    if job is None or job.state not in ("failed", "cancelled", "interrupted"):
+        return None
+    finished = job.finished or job.updated
+    if time.time() - finished > within_seconds:
+        return None
+    minutes = (time.time() - finished) / 60
+    when = "just now" if minutes < 1 else f"{minutes:.0f} min ago"
+    return ("error" if job.state == "failed" else "warning"), f"{job.message} ({when})"
+
+
+def jobs_table(limit: int = 30) -> None:
+    """Every queued/running job of this cache (any session, any server) with progress and Cancel."""
+
+    @st.fragment(run_every=1.0)
+    def panel() -> None:
+        active = jobs.list_jobs(active_only=True)[:limit]
+        if not active:
+            st.caption("No trainings are queued or running.")
+            return
+        for job in active:
+            columns = st.columns([3, 3, 1], vertical_alignment="center")
+            columns[0].markdown(f"**{job.description[:80]}**  \n`{job.key}`")
+            columns[1].progress(job.fraction, text=status_line(job))
+            if columns[2].button("Cancel", key=f"cancel-job-{job.key}", icon=":material/cancel:"):
+                job_runner().cancel(job.key)
+                st.toast(f"Cancel requested: {job.description[:60]}")
+
+    panel()
