@@ -2,7 +2,9 @@
 
 Everything sits in one `st.form`, so dragging a slider starts nothing: only "Train / load" does.
 Widgets take their starting values from the current RunConfig (which comes from the URL), so a
-shared address shows the same controls.
+shared address shows the same controls. Every widget has a stable key: an unkeyed widget's
+identity includes its default value, so a default that follows the URL made Streamlit treat the
+widget as new after each submission and drop the user's next edit.
 """
 
 from __future__ import annotations
@@ -57,65 +59,128 @@ def preset_picker(names: list[str], current: RunConfig, label: str = "Tutorial p
     return None
 
 
+def _widget_values(config: RunConfig) -> dict[str, Any]:
+    """What each widget of the form shows for `config` (widget name -> value)."""
+    first_units = config.units_per_layer()[0] if config.layers else (config.units if isinstance(config.units, int) else 64)
+    first_activation = (
+        config.activation_per_layer()[0] if config.layers else (config.activation if isinstance(config.activation, str) else "relu")
+    )
+    values = {
+        "dataset": config.dataset, "layers": config.layers, "units": first_units, "activation": first_activation,
+        "dropout": config.dropout, "l2": config.l2, "optimizer": config.optimizer, "learning_rate": config.learning_rate,
+        "batch_size": config.batch_size, "epochs": config.epochs, "early_stopping": config.early_stopping,
+        "seed": config.seed, "batch_norm": config.batch_norm,
+        "units_text": _per_layer_text(config.units), "activation_text": _per_layer_text(config.activation),
+    }
+    if config.task == "toy":
+        values.update(noise=config.noise, train_ratio=config.train_ratio, n_samples=config.n_samples)
+    else:
+        values.update(
+            arch=config.arch, augment=config.augment, kernel_size=config.kernel_size, dense_units=config.dense_units,
+            conv_dropout=config.conv_dropout, label_smoothing=config.label_smoothing, lr_schedule=config.lr_schedule,
+        )
+    return values
+
+
+def _submitting_key(form_key: str) -> str:
+    return f"{form_key}:submitting"
+
+
+def _mark_submitting(form_key: str) -> None:
+    """Submit callback (runs before the script): the next run's widgets hold a submission."""
+    st.session_state[_submitting_key(form_key)] = True
+
+
+def _sync_widgets(config: RunConfig, form_key: str) -> dict[str, str]:
+    """Seed the form's keyed widgets from `config` when it changed from outside; return name -> key.
+
+    Keyed widgets keep their identity from run to run (Streamlit hashes only the key, not the
+    default), so the user's edits are never dropped. Their values are set here through
+    st.session_state, never through `value=`: from `config` when the page opens, and again when
+    the config comes from outside the form (an edited URL, a loaded preset). After a submission
+    the widgets already show the submitted config, which the page then writes into the URL.
+    """
+    wanted = _widget_values(config)
+    keys = {name: f"{form_key}:{name}" for name in wanted}
+    shown_key = f"{form_key}:shown"  # what the widgets were last seeded with or submitted
+    just_submitted = st.session_state.pop(_submitting_key(form_key), False)
+    reseed = not just_submitted and st.session_state.get(shown_key) != wanted
+    for name, value in wanted.items():
+        # A widget not drawn in the last run (another page was open) lost its state: seed it too.
+        if reseed or keys[name] not in st.session_state:
+            st.session_state[keys[name]] = value
+    if reseed:
+        st.session_state[shown_key] = wanted
+    return keys
+
+
 def hyperparameter_form(config: RunConfig, *, submit_label: str = "Train / load", form_key: str = "hyperparameters") -> RunConfig | None:
     """Render the controls; return the submitted RunConfig, or None when nothing was submitted.
 
+    The widgets show `config` when the page opens and whenever `config` changes from outside the
+    form (URL, preset); between those, they keep what the user submitted.
     An impossible combination shows an error naming the field and returns None.
     """
     toy = config.task == "toy"
+    key = _sync_widgets(config, form_key)
+
+    def options(choices: list, name: str) -> list:
+        return _nearest(choices, st.session_state[key[name]])
+
     with st.form(form_key, border=False):
         values: dict[str, Any] = {"task": config.task}
         if toy:
-            values["dataset"] = st.selectbox("Dataset", TOY_DATASETS, index=TOY_DATASETS.index(config.dataset))
-            values["noise"] = st.slider("Noise", 0.0, 0.5, config.noise, 0.05, help="Extra jitter added to every point.")
-            values["train_ratio"] = st.slider("Training share", 0.1, 0.9, config.train_ratio, 0.05)
-            values["n_samples"] = st.slider("Points", 10, 2000, config.n_samples, 10)
+            values["dataset"] = st.selectbox("Dataset", TOY_DATASETS, key=key["dataset"])
+            values["noise"] = st.slider("Noise", 0.0, 0.5, step=0.05, key=key["noise"], help="Extra jitter added to every point.")
+            values["train_ratio"] = st.slider("Training share", 0.1, 0.9, step=0.05, key=key["train_ratio"])
+            values["n_samples"] = st.slider("Points", 10, 2000, step=10, key=key["n_samples"])
             values["arch"] = "mlp"
         else:
             dataset_names = {"embedded": "Embedded 5k (offline)", "full": "Full MNIST 70k (download)"}
             values["dataset"] = st.radio(
-                "Data", list(dataset_names), index=list(dataset_names).index(config.dataset),
-                format_func=dataset_names.get, horizontal=True,
+                "Data", list(dataset_names), format_func=dataset_names.get, horizontal=True, key=key["dataset"],
             )
             values["arch"] = st.radio(
-                "Architecture", ["mlp", "cnn"], index=["mlp", "cnn"].index(config.arch),
-                format_func=lambda a: {"mlp": "MLP (dense)", "cnn": "CNN (conv)"}[a], horizontal=True,
+                "Architecture", ["mlp", "cnn"], format_func=lambda a: {"mlp": "MLP (dense)", "cnn": "CNN (conv)"}[a],
+                horizontal=True, key=key["arch"],
             )
         cnn = values["arch"] == "cnn"
         layer_label = "Conv blocks (CNN) / hidden layers (MLP)" if not toy else "Hidden layers"
-        values["layers"] = st.slider(layer_label, 0, 6, config.layers, help="0 = logistic (softmax) regression. A CNN takes 1-4 blocks.")
-        first_units = config.units_per_layer()[0] if config.layers else (config.units if isinstance(config.units, int) else 64)
-        values["units"] = st.select_slider("Units (filters for CNN) per layer", _nearest(UNIT_CHOICES, first_units), first_units)
-        first_activation = config.activation_per_layer()[0] if config.layers else (config.activation if isinstance(config.activation, str) else "relu")
-        values["activation"] = st.selectbox("Activation", ACTIVATIONS, index=ACTIVATIONS.index(first_activation))
-        values["dropout"] = st.slider("Dropout (dense layers)", 0.0, 0.8, config.dropout, 0.05)
-        values["l2"] = st.select_slider("L2 weight penalty", _nearest(L2_CHOICES, config.l2), config.l2, format_func=lambda v: f"{v:g}")
-        values["optimizer"] = st.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(config.optimizer))
-        values["learning_rate"] = st.select_slider(
-            "Learning rate", _nearest(LEARNING_RATES, config.learning_rate), config.learning_rate, format_func=lambda v: f"{v:g}"
+        values["layers"] = st.slider(
+            layer_label, 0, 6, key=key["layers"], help="0 = logistic (softmax) regression. A CNN takes 1-4 blocks."
         )
-        values["batch_size"] = st.select_slider("Batch size", _nearest(BATCH_SIZES, config.batch_size), config.batch_size)
-        values["epochs"] = st.slider("Epochs", 1, 200, config.epochs)
-        values["early_stopping"] = st.checkbox("Early stopping (restore best)", config.early_stopping)
-        values["seed"] = int(st.number_input("Seed", 0, 2**31 - 1, config.seed, 1))
+        values["units"] = st.select_slider("Units (filters for CNN) per layer", options(UNIT_CHOICES, "units"), key=key["units"])
+        values["activation"] = st.selectbox("Activation", ACTIVATIONS, key=key["activation"])
+        values["dropout"] = st.slider("Dropout (dense layers)", 0.0, 0.8, step=0.05, key=key["dropout"])
+        values["l2"] = st.select_slider(
+            "L2 weight penalty", options(L2_CHOICES, "l2"), format_func=lambda v: f"{v:g}", key=key["l2"]
+        )
+        values["optimizer"] = st.selectbox("Optimizer", OPTIMIZERS, key=key["optimizer"])
+        values["learning_rate"] = st.select_slider(
+            "Learning rate", options(LEARNING_RATES, "learning_rate"), format_func=lambda v: f"{v:g}", key=key["learning_rate"]
+        )
+        values["batch_size"] = st.select_slider("Batch size", options(BATCH_SIZES, "batch_size"), key=key["batch_size"])
+        values["epochs"] = st.slider("Epochs", 1, 200, key=key["epochs"])
+        values["early_stopping"] = st.checkbox("Early stopping (restore best)", key=key["early_stopping"])
+        values["seed"] = int(st.number_input("Seed", 0, 2**31 - 1, step=1, key=key["seed"]))
         with st.expander("Advanced"):
-            values["batch_norm"] = st.checkbox("Batch normalisation", config.batch_norm)
+            values["batch_norm"] = st.checkbox("Batch normalisation", key=key["batch_norm"])
             if not toy:
-                values["augment"] = st.checkbox("Augment (shifts, rotations, zoom)", config.augment)
-                values["kernel_size"] = st.slider("CNN kernel size", 1, 7, config.kernel_size)
+                values["augment"] = st.checkbox("Augment (shifts, rotations, zoom)", key=key["augment"])
+                values["kernel_size"] = st.slider("CNN kernel size", 1, 7, key=key["kernel_size"])
                 values["dense_units"] = st.select_slider(
-                    "CNN dense head units (0 = none)", _nearest(DENSE_HEAD_CHOICES, config.dense_units), config.dense_units
+                    "CNN dense head units (0 = none)", options(DENSE_HEAD_CHOICES, "dense_units"), key=key["dense_units"]
                 )
-                values["conv_dropout"] = st.slider("CNN dropout after each block", 0.0, 0.8, config.conv_dropout, 0.05)
-                values["label_smoothing"] = st.slider("Label smoothing", 0.0, 0.3, config.label_smoothing, 0.05)
-                values["lr_schedule"] = st.selectbox(
-                    "Learning-rate schedule", ["constant", "plateau", "cosine"], index=["constant", "plateau", "cosine"].index(config.lr_schedule)
-                )
-            units_text = st.text_input("Units per layer (overrides the slider)", _per_layer_text(config.units), placeholder="e.g. 64,16")
+                values["conv_dropout"] = st.slider("CNN dropout after each block", 0.0, 0.8, step=0.05, key=key["conv_dropout"])
+                values["label_smoothing"] = st.slider("Label smoothing", 0.0, 0.3, step=0.05, key=key["label_smoothing"])
+                values["lr_schedule"] = st.selectbox("Learning-rate schedule", ["constant", "plateau", "cosine"], key=key["lr_schedule"])
+            units_text = st.text_input("Units per layer (overrides the slider)", key=key["units_text"], placeholder="e.g. 64,16")
             activation_text = st.text_input(
-                "Activation per layer (overrides)", _per_layer_text(config.activation), placeholder="e.g. relu,tanh"
+                "Activation per layer (overrides)", key=key["activation_text"], placeholder="e.g. relu,tanh"
             )
-        submitted = st.form_submit_button(submit_label, type="primary", width="stretch")
+        submitted = st.form_submit_button(
+            submit_label, type="primary", width="stretch", on_click=_mark_submitting, args=(form_key,)
+        )
     if not submitted:
         return None
     try:
@@ -129,7 +194,10 @@ def hyperparameter_form(config: RunConfig, *, submit_label: str = "Train / load"
             values["user_points"] = config.user_points
         if cnn and values["layers"] == 0:
             raise ValueError("layers=0 is not allowed for a CNN: it takes 1 to 4 conv blocks")
-        return config.replace(**values)
+        chosen = config.replace(**values)
     except ValueError as error:
         st.error(f"That combination is not possible: {error}. Nothing was trained.")
         return None
+    # The widgets show `chosen` now; the page writes it into the URL, so the next run's config matches.
+    st.session_state[f"{form_key}:shown"] = _widget_values(chosen)
+    return chosen

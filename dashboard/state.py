@@ -71,15 +71,62 @@ def decode(params: Mapping[str, Any], defaults: RunConfig, extra: Iterable[str] 
 
 # -- Streamlit glue ---------------------------------------------------------------------------
 
+# st.session_state key: page script hash -> that page's last query parameters (name -> values).
+PAGE_PARAMS = "url_params_by_page"
 
-def config_from_url(defaults: RunConfig, extra: Iterable[str] = ()) -> RunConfig:
-    """The page's config from st.query_params; warnings are shown on the page."""
+
+def _current_page() -> str | None:
+    """The running page's script hash (stable for the session), or None outside a script run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else None
+
+
+def _query_params() -> dict[str, list[str]]:
     import streamlit as st
 
-    params = {name: st.query_params.get_all(name) for name in st.query_params.keys()}
-    config, warnings = decode(params, defaults, extra)
+    return {name: st.query_params.get_all(name) for name in st.query_params.keys()}
+
+
+def _remember_params() -> None:
+    """Keep the page's current query parameters for its next opening in this session."""
+    import streamlit as st
+
+    page = _current_page()
+    if page is not None:
+        st.session_state.setdefault(PAGE_PARAMS, {})[page] = _query_params()
+
+
+def _restore_params() -> None:
+    """Put back the page's last parameters when it is opened again with none at all.
+
+    st.navigation drops the query string when the user clicks another page and then this one:
+    without this, returning to a page would reset it to the defaults. A new session has nothing
+    to restore, so an address without parameters still means the defaults there.
+    """
+    import streamlit as st
+
+    page = _current_page()
+    if page is None or len(st.query_params):
+        return
+    remembered = st.session_state.get(PAGE_PARAMS, {}).get(page)
+    if remembered:
+        st.query_params.from_dict(remembered)  # the address bar shows them again
+
+
+def config_from_url(defaults: RunConfig, extra: Iterable[str] = ()) -> RunConfig:
+    """The page's config from st.query_params; warnings are shown on the page.
+
+    A page opened again in the same session without parameters gets back its last ones.
+    """
+    import streamlit as st
+
+    _restore_params()
+    config, warnings = decode(_query_params(), defaults, extra)
     for warning in warnings:
         st.warning(warning, icon="⚠️")
+    _remember_params()
     return config
 
 
@@ -92,3 +139,4 @@ def write_url(config: RunConfig, defaults: RunConfig, extra: Mapping[str, str] |
     current = {name: st.query_params.get(name) for name in st.query_params.keys()}
     if current != wanted:
         st.query_params.from_dict(wanted)
+    _remember_params()

@@ -19,13 +19,12 @@ if str(REPO) not in sys.path:  # the page must also run standalone (AppTest, `st
 import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
-from core import boundary, cache  # noqa: E402
+from core import boundary, cache, jobs  # noqa: E402
 from core.config import MAX_USER_POINTS, PRESETS, RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
 from core.lessons import BOUNDARY_DEFAULTS, LESSONS  # noqa: E402
-from dashboard import controls, resources, selection, state  # noqa: E402
+from dashboard import controls, resources, selection, state, training_ui  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
-from dashboard.live import NOTE_KEY, LiveTraining, stopped_message  # noqa: E402
 
 DEFAULTS = BOUNDARY_DEFAULTS
 MAIN_RESOLUTION = 200
@@ -33,48 +32,24 @@ NEURON_RESOLUTION = 60
 PLAY_FRAMES = 30
 LAYER_CHOICES = [0, 1, 2, 3, 4, 5, 6]
 UNIT_CHOICES = [1, 2, 3, 4, 6, 8, 12, 16, 32]
-NOTES = "boundary_training_notes"  # LiveTraining's note of the run in progress (own dict: not the Train page's)
 
 
-def _train(config: RunConfig, splits, bounds) -> object | None:
-    """Train (or load) with progress, live loss/accuracy curves, the boundary redrawn live and a Stop
-    button; None when it failed or was stopped (a stopped run is never cached)."""
-    if cache.exists(config):
-        return resources.cached_run(config.key())
+def _live_boundary(config: RunConfig, splits, bounds):
+    """What the job panel draws above its curves: the boundary as the worker last published it."""
     train_x, train_y = splits.x_train, splits.y_train
-    notes = st.session_state.setdefault(NOTES, {})
-    with st.status(f"Training {config.describe()}…", expanded=True) as status:
-        progress = st.empty()
-        # Pressing it reruns the page; Streamlit then unwinds the training from the listener's next st.* call.
-        st.button("Stop training", icon=":material/stop_circle:", key="boundary_stop", help="Stops after the current batch; nothing is cached.")
-        boundary_column, curves_column = st.columns([3, 2])
-        live = boundary_column.empty()
-        listener = LiveTraining(
-            config, progress=progress, loss_chart=curves_column.empty(), accuracy_chart=curves_column.empty(), notes=notes,
+
+    def draw(job) -> None:
+        live = jobs.read_live_grid(job.key)
+        if live is None:
+            return
+        epoch, probabilities = live
+        figure = charts.boundary_figure(
+            probabilities, bounds, train_x, train_y, n_classes=config.n_classes, height=420,
+            title=f"live · epoch {epoch}/{config.epochs}",
         )
+        st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key=f"live-boundary-{job.key}")
 
-        def draw(epoch: int, probabilities: np.ndarray, logs: dict) -> None:
-            figure = charts.boundary_figure(
-                probabilities, bounds, train_x, train_y, n_classes=config.n_classes, height=420,
-                title=f"live · epoch {epoch}/{config.epochs} · train accuracy {logs.get('accuracy', 0):.0%}",
-            )
-            live.plotly_chart(figure, width="stretch", config={"displayModeBar": False})
-
-        every = boundary.live_every(config.epochs)
-        live_view = boundary.LiveBoundary(config, draw, every=every)
-        try:
-            run = cache.get_or_train(config, listener, extra_callbacks=[live_view])
-        except ValueError as error:  # a degenerate split discovered late: nothing was cached
-            notes.pop(NOTE_KEY, None)
-            status.update(label="Training was not possible", state="error")
-            st.error(str(error))
-            return None
-        notes.pop(NOTE_KEY, None)
-        if run.stopped_at is not None:
-            status.update(label=f"Stopped at epoch {run.stopped_at}; not cached", state="error")
-            return None
-        status.update(label=f"Trained in {run.meta.get('train_seconds', 0):.1f} s and cached", state="complete", expanded=False)
-    return resources.cached_run(config.key()) or run
+    return draw
 
 
 @st.cache_data(max_entries=128, show_spinner=False)
@@ -155,10 +130,6 @@ st.caption(
     "marks a point the model gets wrong. Click the plane to add your own points."
 )
 
-interrupted = st.session_state.get(NOTES, {}).pop(NOTE_KEY, None)
-if interrupted:
-    st.warning(stopped_message(interrupted), icon=":material/stop_circle:")
-
 config = state.config_from_url(DEFAULTS)
 train_now = st.session_state.pop("boundary_train_now", False)
 
@@ -188,10 +159,14 @@ lesson = next((name for name in LESSONS if PRESETS[name].config == config), None
 if lesson is not None:
     st.caption(f"Lesson **{lesson}**: {PRESETS[lesson].summary}.")
 
-if train_now:
-    run = _train(config, splits, bounds)
-else:
-    run = resources.cached_run(config.key())
+run = resources.cached_run(config.key())
+job = jobs.read_job(config.key())
+if run is None and train_now:
+    job = training_ui.submit(config) or job
+if run is None and job is not None and job.active:
+    training_ui.watch(config.key(), extra=_live_boundary(config, splits, bounds))
+elif run is None and (ended := training_ui.ended_message(job)) is not None:
+    getattr(st, ended[0])(ended[1], icon=":material/stop_circle:")
 
 plot_column, side_column = st.columns([3, 1.25], gap="medium")
 with side_column:
@@ -214,8 +189,9 @@ epoch_index = 0
 with plot_column:
     plot_slot = st.empty()
     if run is None:
-        st.info("This combination has not been trained yet. Press **Train** (a few seconds); the boundary forms live.")
-        if st.button("Train", type="primary", icon=":material/play_arrow:"):
+        if job is None or not job.active:
+            st.info("This combination has not been trained yet. Press **Train** (a few seconds); the boundary forms live.")
+        if (job is None or not job.active) and st.button("Train", type="primary", icon=":material/play_arrow:"):
             st.session_state["boundary_train_now"] = True
             st.rerun()
         data_x, data_y, user = _data_parts(splits, config)
@@ -302,19 +278,15 @@ with (multiples if run is not None else st.expander("Small multiples: compare ar
         grid_configs = boundary.architecture_grid(config, layer_counts, unit_counts)
         unique = list({c.key(): c for row in grid_configs for c in row}.values())
         missing = [c for c in unique if not cache.exists(c)]
-        if missing and st.button(f"Train the {len(missing)} missing combination(s)", icon=":material/grid_view:"):
-            bar = st.progress(0.0, text="Training…")
-            for number, cell_config in enumerate(missing):
-                label = f"{number + 1}/{len(missing)}: {cell_config.layers} layer(s) × {cell_config.units} units"
-
-                def listen(event, label=label, number=number) -> None:
-                    if event.kind == "epoch":
-                        bar.progress((number + event.fraction) / len(missing), text=f"{label} · epoch {event.epoch}/{event.epochs}")
-
-                bar.progress(number / len(missing), text=label)
-                cache.get_or_train(cell_config, listen)
-            bar.progress(1.0, text="All combinations trained and cached.")
-            missing = []
+        training = training_ui.active_keys(c.key() for c in missing)
+        waiting = [c for c in missing if c.key() not in training]
+        if waiting and st.button(f"Train the {len(waiting)} missing combination(s)", icon=":material/grid_view:"):
+            queued, refused = training_ui.submit_many(waiting)
+            if refused:
+                st.warning(refused, icon=":material/hourglass_full:")
+            training = sorted(set(training) | set(queued))
+        if training:
+            training_ui.watch_many(training, "Small multiples")
         cells, scores = [], []
         for row in grid_configs:
             row_cells, row_scores = [], []

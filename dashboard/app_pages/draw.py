@@ -25,15 +25,14 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 from streamlit_drawable_canvas import st_canvas  # noqa: E402
 
-from core import cache, evaluation, user_digits  # noqa: E402
+from core import evaluation, jobs, user_digits  # noqa: E402
 from core.config import PRESETS, preset  # noqa: E402
 from core.models import predict_fn  # noqa: E402
 from core.preprocess import MAX_UPLOAD_BYTES, Prepared, UploadError, prepare, prepare_upload  # noqa: E402
-from dashboard import resources  # noqa: E402
+from dashboard import resources, training_ui  # noqa: E402
 from dashboard.charts import common  # noqa: E402
 from dashboard.charts import draw as charts  # noqa: E402
 from dashboard.charts import explorer as explorer_charts  # noqa: E402
-from dashboard.live import progress_text  # noqa: E402
 
 CANVAS_SIZE = 280
 DEFAULT_STROKE = 20  # 1/14 of the canvas: after scaling, strokes as thick as MNIST's
@@ -102,25 +101,13 @@ def offer_training() -> None:
         f"`python -m core pretrain`, or train the seed tutorial's CNN (`{TRAIN_PRESET}`) here."
     )
     config = preset(TRAIN_PRESET)
-    if cache.is_training_elsewhere(config):
-        st.caption(f"`{TRAIN_PRESET}` is being trained in another session; pressing the button waits for it.")
-    if not st.button(f"Train {TRAIN_PRESET} now ({config.epochs} epochs, about a minute)", type="primary", icon=":material/model_training:"):
-        return
-    bar = st.progress(0.0, text="Starting…")
-    last_update = [0.0]
-
-    def listener(event) -> None:
-        now = time.monotonic()
-        if event.kind == "waiting":
-            bar.progress(0.0, text="Another session is training this model; waiting for it…")
-        elif event.kind in ("start", "epoch", "end") or now - last_update[0] > 0.3:
-            last_update[0] = now
-            bar.progress(event.fraction, text=progress_text(event))
-
-    with st.status(f"Training {TRAIN_PRESET}…", expanded=True) as status:
-        run = cache.get_or_train(config, listener)
-        status.update(label=f"Trained {TRAIN_PRESET}: {run.test_accuracy:.1%} test accuracy", state="complete")
-    st.rerun()
+    job = jobs.read_job(config.key())
+    if job is None or not job.active:
+        if not st.button(f"Train {TRAIN_PRESET} now ({config.epochs} epochs, about a minute)", type="primary", icon=":material/model_training:"):
+            return
+        job = training_ui.submit(config)
+    if job is not None and job.active:
+        training_ui.watch(config.key())
 
 
 # -- input ------------------------------------------------------------------------------------
