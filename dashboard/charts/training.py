@@ -82,6 +82,10 @@ def learning_curve(
         xaxis=dict(title="epoch", range=[0.5, last + 0.5], dtick=max(1, math.ceil(last / 12))),
         yaxis=dict(title=metric, tickformat=".0%" if percent else None, rangemode="tozero" if metric == "loss" else "normal"),
     )
+    if percent and not (train or val):
+        figure.update_yaxes(range=[0, 1])  # before the first epoch: an honest empty 0-100 % axis, not Plotly's -100..400 %
+    elif not (train or val):
+        figure.update_yaxes(range=[0, 2.5])
     return figure
 
 
