@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import cache
-from dashboard import resources, state
+from dashboard import resources, state, training_ui
 
 st.title("Runs")
 st.caption(
@@ -13,6 +13,11 @@ st.caption(
     f"Cache folder: `{cache.cache_root()}`."
 )
 
+st.subheader("Background trainings")
+st.caption("Queued and running trainings of everyone using this cache (any page, any browser, any server), with Cancel.")
+training_ui.jobs_table()
+
+st.subheader("Cached models")
 runs = resources.run_table()
 if runs.empty:
     st.info("No model has been trained yet. Train one on the **Train** page or with `python -m core train --preset seed001-dnn`.")
