@@ -24,6 +24,11 @@ PAGES = [
 ]
 
 st.set_page_config(page_title="Neural Lab", page_icon="🧠", layout="wide")
+# The first visit starts the training workers (they import TensorFlow while the user reads the page),
+# so nobody's first training waits ~8 s for imports.
+from dashboard.resources import job_runner  # noqa: E402
+
+job_runner()
 pages = [
     st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path)
     for file, title, icon, url_path in PAGES
