@@ -359,10 +359,18 @@ def _warm_worker() -> None:
 
 
 def _worker_main(inbox, outbox) -> None:
+    import queue
+
     _warm_worker()
+    parent = os.getppid()
     outbox.put(("ready", os.getpid(), None))
     while True:
-        task = inbox.get()
+        try:
+            task = inbox.get(timeout=5)
+        except queue.Empty:
+            if os.getppid() != parent:  # the server died (kill -9): an orphan worker leaves too
+                return
+            continue
         if task is None:
             return
         record, cache_dir = task
