@@ -189,6 +189,11 @@ def jobs_table(limit: int = 30) -> None:
     @st.fragment(run_every=1.0)
     def panel() -> None:
         active = jobs.list_jobs(active_only=True)[:limit]
+        keys = {job.key for job in active}
+        seen = st.session_state.get("jobs_table_seen", set())
+        st.session_state["jobs_table_seen"] = keys
+        if seen - keys:
+            st.rerun(scope="app")  # a training ended: the runs table below has a new row
         if not active:
             st.caption("No trainings are queued or running.")
             return
