@@ -137,6 +137,11 @@ def watch_many(keys: list[str], label: str) -> None:
             st.rerun(scope="app")
             return
         ended = len(keys) - len(active)
+        seen_key = f"watch_many_ended_{label}"
+        previously = st.session_state.get(seen_key, ended)
+        st.session_state[seen_key] = ended
+        if ended > previously:
+            st.rerun(scope="app")  # a cell finished: the page redraws the grid with it
         running = [job for job in active if job.state == "running"]
         fraction = (ended + sum(job.fraction for job in running)) / max(1, len(keys))
         text = f"{label}: {ended} of {len(keys)} finished · {len(running)} running · {len(active) - len(running)} queued"
