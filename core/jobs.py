@@ -493,8 +493,11 @@ class JobRunner:
 
     def submit(self, config: RunConfig, session: str | None = None) -> Job:
         """Queue `config` (or return its queued/running job). Raises QueueFull past a bound."""
+        from filelock import FileLock
+
         key = config.key()
-        with self._lock:
+        # The check-then-write is atomic across servers sharing the cache, not only across threads.
+        with self._lock, FileLock(str(_record_path(key, ".submit.lock"))):
             current = read_job(key)
             if current is not None and current.active:
                 return current
