@@ -1,4 +1,4 @@
-"""python -m core train | pretrain | sweep | ls | rm | presets
+"""python -m core train | pretrain | sweep | jobs | ls | rm | presets
 
 Invalid values exit with status 2 and one line naming the problem; nothing is written then.
 Progress goes to stderr (a tqdm bar), results to stdout (`--json`: the last line is one object).
@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import sys
+import time
 from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -203,6 +204,51 @@ def command_ls(args) -> int:
     return 0
 
 
+RECENT_SECONDS = 3600  # `jobs` shows ended jobs this recent unless --all
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def job_line(job, now: float) -> str:
+    """One line of `jobs`: key, state, progress (or queue position), timing, description, and why it ended badly."""
+    if job.state == "queued":
+        progress, timing = f"#{job.position} in queue" if job.position else "queued", f"waiting {_duration(now - job.submitted)}"
+    elif job.state == "running":
+        progress, timing = f"epoch {job.epoch}/{job.epochs}", f"{_duration(job.elapsed)} elapsed"
+        if job.eta_seconds is not None:
+            timing += f", ~{_duration(job.eta_seconds)} left"
+    else:
+        progress, timing = f"epoch {job.epoch}/{job.epochs}", f"ended {_duration(now - (job.finished or job.updated))} ago"
+    line = f"{job.key}  {job.state:11}  {progress:14}  {timing:26}  {job.description}"
+    if job.state in ("failed", "interrupted") and job.message:
+        line += f"  -- {job.message}"
+    return line
+
+
+def command_jobs(args) -> int:
+    from dataclasses import asdict
+
+    from core import jobs
+
+    now = time.time()
+    shown = [job for job in jobs.list_jobs() if args.all or job.active or now - (job.finished or job.updated) <= RECENT_SECONDS]
+    if args.json:
+        print(json.dumps([dict(asdict(job), fraction=job.fraction, eta_seconds=job.eta_seconds) for job in shown]))
+        return 0
+    if not shown:
+        print("no background jobs")
+        return 0
+    for job in shown:
+        print(job_line(job, now))
+    return 0
+
+
 def command_rm(args) -> int:
     from core import cache
 
@@ -266,6 +312,10 @@ def build_parser() -> argparse.ArgumentParser:
     ls = commands.add_parser("ls", help="list cached models")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=command_ls)
+    jobs = commands.add_parser("jobs", help="list background trainings: queued and running, then those ended in the last hour")
+    jobs.add_argument("--all", action="store_true", help="include every ended job, however old")
+    jobs.add_argument("--json", action="store_true", help="print the job records as one JSON list")
+    jobs.set_defaults(handler=command_jobs)
     rm = commands.add_parser("rm", help="delete a cached model")
     rm.add_argument("key")
     rm.set_defaults(handler=command_rm)

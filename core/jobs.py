@@ -34,8 +34,10 @@ import logging
 import multiprocessing
 import os
 import socket
+import sys
 import threading
 import time
+import types
 import uuid
 from collections import deque
 from collections.abc import Callable
@@ -117,7 +119,8 @@ class Job:
             return 1.0
         if not self.epochs:
             return 0.0
-        done = max(0, self.epoch - 1) + (self.batch / self.steps if self.steps else 0.0)
+        # Published after an epoch: (epoch=N, batch=0) = N epochs done; during one: (N, b) = N-1 and b batches.
+        done = self.epoch if not self.batch else self.epoch - 1 + (self.batch / self.steps if self.steps else 0.0)
         return min(1.0, max(0.0, done / self.epochs))
 
     @property
@@ -140,13 +143,27 @@ def write_job(job: Job, folder: Path | None = None) -> None:
     os.replace(temp, path)
 
 
+_NUMBER = (int, float)
+_FIELD_TYPES: dict[str, tuple[type, ...]] = {
+    "key": (str,), "state": (str,), "description": (str,), "config": (dict,), "history": (dict,), "message": (str,),
+    "notes": (list,), "owner": (str,), "worker": (str,), "backend": (str,), "waiting": (bool,), "cached": (bool,),
+    "session": (str, type(None)), "submitted": _NUMBER, "updated": _NUMBER, "epoch": _NUMBER, "epochs": _NUMBER,
+    "batch": _NUMBER, "steps": _NUMBER, "elapsed": _NUMBER, "started": (*_NUMBER, type(None)), "finished": (*_NUMBER, type(None)),
+    "position": (*_NUMBER, type(None)), "test_accuracy": (*_NUMBER, type(None)), "train_seconds": (*_NUMBER, type(None)),
+}
+
+
 def _job_from_record(data: Any) -> Job:
     if not isinstance(data, dict):
         raise ValueError("not a mapping")
     known = {name: data[name] for name in Job.__dataclass_fields__ if name in data}
     job = Job(**known)
-    if not isinstance(job.key, str) or job.state not in (*ACTIVE, *FINAL) or not isinstance(job.history, dict):
-        raise ValueError("bad fields")
+    # Every reader (staleness, sorting, ETA, the CLI) does arithmetic on these: a wrong type is a corrupt record.
+    wrong = [name for name, kinds in _FIELD_TYPES.items() if not isinstance(getattr(job, name), kinds)]
+    if wrong or job.state not in (*ACTIVE, *FINAL):
+        raise ValueError(f"bad fields {wrong or ['state']}")
+    if not all(isinstance(values, list) and all(isinstance(v, _NUMBER) for v in values) for values in job.history.values()):
+        raise ValueError("bad history")
     return job
 
 
@@ -165,7 +182,7 @@ def read_job(key: str, folder: Path | None = None) -> Job | None:
         return None
     if job.key != key:
         return None
-    if job.active and _is_stale(job):
+    if job.active and _is_stale(job, path):
         job.state = "interrupted"
         job.message = (
             f"The training of {job.description} was interrupted at epoch {job.epoch} of {job.epochs} "
@@ -174,9 +191,14 @@ def read_job(key: str, folder: Path | None = None) -> Job | None:
     return job
 
 
-def _is_stale(job: Job) -> bool:
+def _is_stale(job: Job, path: Path) -> bool:
     if time.time() - job.updated > STALE_SECONDS:
-        return True
+        # A job handed to a worker or to Ray that has not started it yet (a cold worker, a Ray task
+        # waiting for a CPU) has no one to rewrite its record: its runner touches `<key>.beat` instead.
+        try:
+            return time.time() - path.with_suffix(".beat").stat().st_mtime > STALE_SECONDS
+        except OSError:
+            return True
     host, _, pid = (job.worker or job.owner).partition(":")
     return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
 
@@ -192,15 +214,17 @@ def _pid_alive(pid: int) -> bool:
 
 
 def list_jobs(active_only: bool = False) -> list[Job]:
-    """Every job record in the cache folder, newest first (only queued/running with active_only)."""
+    """Every job record in the cache folder: running, then queued in queue order, then ended newest
+    first (only queued/running with active_only)."""
+    from core.cache import KEY_PATTERN
+
     jobs = []
     for path in jobs_dir().glob("*.json"):
-        if path.name.startswith(".tmp-"):
-            continue
-        job = read_job(path.stem) if len(path.stem) == 16 else None
+        job = read_job(path.stem) if KEY_PATTERN.match(path.stem) else None  # skips .tmp-* and stray files
         if job is not None and (job.active or not active_only):
             jobs.append(job)
-    return sorted(jobs, key=lambda j: (j.state != "running", j.position or 0, -j.submitted))
+    # An ended record may still carry the position it had while queued: only queued ones sort by it.
+    return sorted(jobs, key=lambda j: (j.state != "running", j.state != "queued", (j.position or 0) if j.state == "queued" else 0, -j.submitted))
 
 
 def read_live_grid(key: str):
@@ -399,6 +423,30 @@ def _env_int(name: str, default: int) -> int:
         return default
 
 
+_SPAWN_LOCK = threading.Lock()
+
+
+def _start_without_main(process) -> None:
+    """Start a spawn worker without re-running the parent's `__main__` in it.
+
+    Under `streamlit run`, sys.modules["__main__"] is the page script (dashboard/app.py, installed by
+    Streamlit's script runner). spawn would run that file again in the child (as __mp_main__), which
+    starts a JobRunner there and dies during bootstrap ("An attempt has been made to start a new
+    process before the current process has finished its bootstrapping phase", exit code 1), so every
+    job failed and the dispatcher respawned dying workers forever. The worker needs nothing from
+    __main__ (its target lives in core.jobs), so the child gets a bare stand-in instead.
+    """
+    main = sys.modules.get("__main__")
+    stand_in = types.ModuleType("__main__")  # no __file__ and no __spec__: spawn imports no main in the child
+    with _SPAWN_LOCK:
+        sys.modules["__main__"] = stand_in
+        try:
+            process.start()
+        finally:
+            if sys.modules.get("__main__") is stand_in and main is not None:
+                sys.modules["__main__"] = main  # unless a script run installed its own meanwhile
+
+
 @dataclass
 class _Slot:
     process: Any
@@ -418,12 +466,15 @@ class JobRunner:
         max_per_session: int | None = None,
         backend: str | None = None,
         ray_address: str | None = None,
+        ray_timeout: float | None = None,
     ):
         self.workers = workers or default_workers()
         self.max_queued = max_queued or _env_int("NEURAL_LAB_JOBS_MAX_QUEUED", 24)
         self.max_per_session = max_per_session or _env_int("NEURAL_LAB_JOBS_MAX_PER_SESSION", 8)
         self.backend = (backend or os.environ.get("NEURAL_LAB_JOBS_BACKEND") or "local").lower()
         self.ray_address = ray_address if ray_address is not None else os.environ.get("NEURAL_LAB_RAY_ADDRESS")
+        # ray.init to an unreachable address retries for ~13 min before it fails by itself.
+        self.ray_timeout = ray_timeout if ray_timeout is not None else _env_int("NEURAL_LAB_RAY_TIMEOUT", 60)
         self.notice = ""  # e.g. "Ray was configured but unreachable: ..., training here instead"
         self.owner = f"{HOST}:{os.getpid()}"
         self._queue: deque[tuple[Job, Path]] = deque()  # (job, its jobs folder: the cache it trains into)
@@ -450,7 +501,7 @@ class JobRunner:
     def _new_slot(self) -> _Slot:
         inbox = self._context.Queue()
         process = self._context.Process(target=_worker_main, args=(inbox, self._outbox), name="neural-lab-worker", daemon=True)
-        process.start()
+        _start_without_main(process)
         return _Slot(process=process, inbox=inbox)
 
     def _start_ray(self) -> None:
@@ -470,7 +521,7 @@ class JobRunner:
                     options["address"] = self.ray_address
                 else:
                     options["num_cpus"] = self.workers
-                _with_timeout(lambda: ray.init(**options), 60.0)
+                _with_timeout(lambda: ray.init(**options), self.ray_timeout, linger=True)
             self._ray = ray
             self._ray_job = ray.remote(num_cpus=1, max_retries=0)(run_job)
         except Exception as error:  # noqa: BLE001 - unreachable, not installed, timed out: fall back
@@ -554,6 +605,8 @@ class JobRunner:
     def shutdown(self) -> None:
         self._stopped = True
         self._wake.set()
+        if self._thread is not None:  # else its _reap could start a new worker for one stopped below
+            self._thread.join(timeout=10)
         for slot in self._slots:
             try:
                 slot.inbox.put(None)
@@ -579,6 +632,7 @@ class JobRunner:
                     if time.time() - last_beat > HEARTBEAT_SECONDS:
                         last_beat = time.time()
                         self._republish_positions()
+                        self._touch_handed_over()
             except Exception:  # noqa: BLE001 - the dispatcher must survive anything
                 log.exception("job dispatcher")
 
@@ -628,22 +682,38 @@ class JobRunner:
         write_job(job, folder)
 
     def _assign(self) -> None:
+        handed_over = False
         while self._queue:
             job, folder = self._queue[0]
             cache_dir = str(folder.parent)
             if self.backend == "ray":
                 if len(self._ray_tasks) >= self.workers * 4:
-                    return
+                    break
                 self._queue.popleft()
                 self._ray_tasks[job.key] = (self._ray_job.remote(asdict(job), cache_dir), folder)
+                handed_over = True
                 continue
             slot = next((s for s in self._slots if s.key is None and s.process.is_alive()), None)
             if slot is None:
-                return
+                break
             self._queue.popleft()
             slot.key, slot.folder = job.key, folder
             slot.inbox.put((asdict(job), cache_dir))
-        self._republish_positions()
+            handed_over = True
+        if handed_over:  # the jobs still waiting moved up: say so now, not at the next heartbeat
+            self._republish_positions()
+
+    def _touch_handed_over(self) -> None:
+        """Heartbeat of jobs handed to a worker or to Ray that may not have started yet (a cold worker
+        importing TensorFlow, a Ray task waiting for a CPU): the worker may be publishing the record
+        any moment, so the runner never rewrites it; it touches `<key>.beat` beside it instead."""
+        handed = [(slot.key, slot.folder) for slot in self._slots if slot.key is not None]
+        handed += [(key, folder) for key, (_, folder) in self._ray_tasks.items()]
+        for key, folder in handed:
+            try:
+                _record_path(key, ".beat", folder).touch()
+            except OSError:
+                pass
 
     def _republish_positions(self) -> None:
         """Queued records carry their position and a heartbeat (so a dead server's queue goes stale)."""
@@ -652,20 +722,29 @@ class JobRunner:
             write_job(job, folder)
 
 
-def _with_timeout(function: Callable[[], Any], seconds: float) -> Any:
-    """Run `function` in a thread; raise TimeoutError when it takes longer (e.g. ray.init to a dead head)."""
+def _with_timeout(function: Callable[[], Any], seconds: float, linger: bool = False) -> Any:
+    """Run `function` in a thread; raise TimeoutError when it takes longer (e.g. ray.init to a dead head).
+
+    With `linger` the thread stays alive (blocked, daemon) after `function` returns: a local
+    `ray.init` starts its head processes (GCS, raylet) with PR_SET_PDEATHSIG, which fires when the
+    *thread* that started them ends. Without it they are killed at once and, 60 s later, Ray's core
+    aborts this whole process ("Failed to connect to GCS within 60 seconds").
+    """
     result: dict[str, Any] = {}
+    returned = threading.Event()
 
     def target() -> None:
         try:
             result["value"] = function()
         except BaseException as error:  # noqa: BLE001 - handed to the caller
             result["error"] = error
+        returned.set()
+        if linger:
+            threading.Event().wait()
 
-    thread = threading.Thread(target=target, daemon=True)
+    thread = threading.Thread(target=target, name="neural-lab-ray-init" if linger else None, daemon=True)
     thread.start()
-    thread.join(seconds)
-    if thread.is_alive():
+    if not returned.wait(seconds):
         raise TimeoutError(f"no answer within {seconds:.0f} s")
     if "error" in result:
         raise result["error"]
@@ -683,7 +762,10 @@ def runner() -> JobRunner:
     global _RUNNER
     with _RUNNER_LOCK:
         if _RUNNER is None:
+            import atexit
+
             _RUNNER = JobRunner()
+            atexit.register(_RUNNER.shutdown)  # else the dispatcher "replaces" workers killed at exit
         return _RUNNER
 
 

@@ -44,7 +44,8 @@ def submit(config: RunConfig) -> Job | None:
     except QueueFull as error:
         st.error(str(error), icon=":material/hourglass_full:")
         return None
-    st.session_state.setdefault(SUBMITTED_KEY, []).append(job.key)
+    if job.session == session_id():  # queued by this session (not joined: someone else's job keeps its own badge)
+        st.session_state.setdefault(SUBMITTED_KEY, []).append(job.key)
     return job
 
 
@@ -89,15 +90,6 @@ def draw_curves(job: Job, columns=None) -> None:
         column.plotly_chart(figure, width="stretch", key=f"job-{metric}-{job.key}")
 
 
-def _finish(job: Job) -> None:
-    """Book-keeping when a watched job ends, then one full rerun so the page draws the result."""
-    if job.state == "done" and not job.cached and job.key in st.session_state.get(SUBMITTED_KEY, []):
-        trained = st.session_state.setdefault(TRAINED_KEY, [])
-        if job.key not in trained:
-            trained.append(job.key)
-    st.rerun(scope="app")
-
-
 def watch(key: str, *, curves: bool = True, extra: Callable[[Job], None] | None = None, stop_label: str = "Stop training") -> None:
     """Progress, live curves, `extra(job)` (e.g. the live boundary) and Stop for the job of `key`.
 
@@ -108,7 +100,7 @@ def watch(key: str, *, curves: bool = True, extra: Callable[[Job], None] | None 
     def panel() -> None:
         job = jobs.read_job(key)
         if job is None or not job.active:
-            _finish(job) if job is not None else st.rerun(scope="app")
+            st.rerun(scope="app")  # it ended: one full rerun draws the result (and polls no more)
             return
         with st.container(border=True):
             top = st.columns([4, 1], vertical_alignment="center")
@@ -163,6 +155,11 @@ def announce_once(key: str) -> bool:
     if key not in submitted:
         return False
     st.session_state[SUBMITTED_KEY] = [k for k in submitted if k != key]
+    job = jobs.read_job(key)
+    if job is not None and job.state == "done" and not job.cached:
+        trained = st.session_state.setdefault(TRAINED_KEY, [])
+        if key not in trained:
+            trained.append(key)
     return True
 
 

@@ -1,4 +1,9 @@
-"""AppTest of the decision-boundary page: data before training, train with live view, replay, bad input."""
+"""AppTest of the decision-boundary page: data before training, Train queues a background job (its panel
+shows the live boundary and a Stop button), the finished run's replay, small multiples, bad input.
+
+Jobs run in the process's one JobRunner (see test_training_ui.py): each test that starts one waits
+for it (or stops it), and `jobs_settle` leaves the worker idle for the next test.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +12,16 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import cache
+from core import cache, jobs
 from core.config import RunConfig
+from tests.test_training_ui import finish, jobs_settle, progress_texts, stop_button, wait_for  # noqa: F401 - jobs_settle is a fixture
 
 PAGE = str(Path(__file__).resolve().parent.parent / "dashboard" / "app_pages" / "boundary.py")
 SMALL = {"dataset": "xor", "n_samples": "40", "epochs": "3", "batch_size": "20", "units": "3"}
 
 
 def _app(params: dict[str, str]) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=180)
+    at = AppTest.from_file(PAGE, default_timeout=60)
     for name, value in params.items():
         at.query_params[name] = value
     return at
@@ -36,6 +42,17 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label == label)
 
 
+def _train(params: dict[str, str], config: RunConfig) -> AppTest:
+    """Open the page, press Train, wait for the background job of `config`, rerun (what its panel does when it ends)."""
+    at = _app(params).run()
+    _button(at, "Train").click().run()
+    assert not at.exception, at.exception
+    assert stop_button(at, config.key()) is not None, "pressing Train did not show the job's panel"
+    assert not any("not been trained yet" in i.value for i in at.info)
+    assert finish(config.key()).state == "done"
+    return at.run()
+
+
 def test_untrained_combination_shows_the_data_and_a_train_button(cache_dir):
     at = _app(SMALL).run()
     assert not at.exception
@@ -44,11 +61,12 @@ def test_untrained_combination_shows_the_data_and_a_train_button(cache_dir):
     assert cache.list_runs().empty
 
 
-def test_train_button_trains_caches_and_shows_replay_metrics_and_neurons(cache_dir):
-    at = _app(SMALL).run()
-    _button(at, "Train").click().run()
+@pytest.mark.usefixtures("jobs_settle")
+def test_train_button_trains_in_the_background_then_replay_metrics_neurons_and_a_second_visit_loads(cache_dir):
+    at = _train(SMALL, _config())
     assert not at.exception, at.exception
     assert cache.exists(_config())
+    assert stop_button(at, _config().key()) is None
     slider = next(s for s in at.select_slider if s.label.startswith("Replay"))
     assert slider.options == ["1", "2", "3"] and str(slider.value) == "3"
     labels = [m.label for m in at.metric]
@@ -62,21 +80,14 @@ def test_train_button_trains_caches_and_shows_replay_metrics_and_neurons(cache_d
     # Inside the network: one heatmap per hidden neuron (2 layers x 3 units).
     assert any('"layer 2 \\u00b7 unit 3"' in c.proto.spec or "layer 2 · unit 3" in c.proto.spec for c in at.get("plotly_chart"))
 
-
-def test_a_second_visit_loads_from_the_cache_without_training(cache_dir, monkeypatch):
-    at = _app(SMALL).run()
-    _button(at, "Train").click().run()
-    assert cache.exists(_config())
-
-    import core.training
-
-    def fail(*args, **kwargs):
-        raise AssertionError("trained again although cached")
-
-    monkeypatch.setattr(core.training, "train", fail)
+    # A second visit (any session) loads it from the cache: no Train button, no new job, the same entry.
+    submitted, created = jobs.read_job(_config().key()).submitted, cache.read_meta(_config().key())["created"]
     again = _app(SMALL).run()
     assert not again.exception
     assert any(s.label.startswith("Replay") for s in again.select_slider)
+    assert stop_button(again, _config().key()) is None and not [b for b in again.button if b.label == "Train"]
+    assert jobs.read_job(_config().key()).submitted == submitted, "a cached combination was queued again"
+    assert cache.read_meta(_config().key())["created"] == created
 
 
 def test_degenerate_split_gives_a_clear_message_and_trains_nothing(cache_dir):
@@ -99,6 +110,29 @@ def test_user_points_from_the_url_are_drawn_and_clearable(cache_dir):
     assert not any("point(s) of yours" in c.value for c in at.caption)
 
 
+def _click(x: float, y: float) -> dict:
+    """What st.plotly_chart(on_select="rerun") keeps in session state after a click on the plane's click layer."""
+    return {"selection": {"points": [{"x": x, "y": y, "customdata": [x, y]}], "point_indices": [0], "box": [], "lasso": []}}
+
+
+@pytest.mark.usefixtures("jobs_settle")
+def test_a_click_adds_a_point_and_retrains_with_it_in_the_background(cache_dir):
+    at = _app(SMALL).run()
+    at.session_state["boundary_plot_0"] = _click(1.0, 2.0)  # class 1 is the default click class
+    at.run()
+    assert not at.exception, at.exception
+    assert at.query_params["user_points"] in ("1:2:1", ["1:2:1"])
+    assert any("1 point(s) of yours" in c.value for c in at.caption)
+    with_point = _config(user_points=((1.0, 2.0, 1),))
+    assert [job.key for job in jobs.list_jobs()] == [with_point.key()]  # "Retrain after each new point" is on
+    assert stop_button(at, with_point.key()) is not None
+    assert finish(with_point.key()).state == "done"
+    at.run()
+    assert not at.exception, at.exception
+    assert any(s.label.startswith("Replay") for s in at.select_slider)
+    assert '"yours' in _main_spec(at) and not cache.exists(_config())
+
+
 def test_bad_url_values_are_named_and_ignored(cache_dir):
     at = _app({"dataset": "moons", "noise": "7"}).run()
     assert not at.exception
@@ -114,6 +148,7 @@ def test_three_classes_offer_three_click_classes(cache_dir, dataset):
     assert len(control.proto.options) == 3
 
 
+@pytest.mark.usefixtures("jobs_settle")
 def test_small_multiples_train_missing_cells_with_progress(cache_dir):
     at = _app(SMALL).run()
     at.multiselect(key="multiples_layers").set_value([0, 1])
@@ -121,36 +156,43 @@ def test_small_multiples_train_missing_cells_with_progress(cache_dir):
     at.run()
     assert any("not trained yet" in c.value for c in at.caption)
     next(b for b in at.button if b.label.startswith("Train the 2 missing")).click().run()
-    assert not at.exception
-    assert cache.exists(_config(layers=0, units=2)) and cache.exists(_config(layers=1, units=2))
+    assert not at.exception, at.exception
+    grid = [t for t in progress_texts(at) if t.startswith("Small multiples:")]
+    assert len(grid) == 1 and "of 2 finished" in grid[0], progress_texts(at)
+    cells = [_config(layers=0, units=2), _config(layers=1, units=2)]
+    for cell in cells:
+        assert finish(cell.key()).state == "done"
+    at.run()
+    assert not at.exception, at.exception
+    assert all(cache.exists(cell) for cell in cells)
+    assert not progress_texts(at) and not [b for b in at.button if b.label.startswith("Train the")]
     spec = at.get("plotly_chart")[-1].proto.spec
     assert "test " in spec and "not trained" not in spec
 
 
-def test_stop_during_training_caches_nothing_and_says_where_it_stopped(cache_dir, monkeypatch):
-    """Stop (or any widget) reruns the page: Streamlit raises StopException from the next st.* call inside fit."""
-    from streamlit.runtime.scriptrunner_utils.exceptions import StopException
-
-    import core.boundary
-
-    original = core.boundary.LiveBoundary.on_epoch_end
-
-    def interrupt_at_epoch_2(self, epoch, logs=None):
-        if epoch + 1 == 2:
-            raise StopException()  # what st.plotly_chart raises once the user pressed Stop (epoch 2 was reported)
-        return original(self, epoch, logs)
-
-    monkeypatch.setattr(core.boundary.LiveBoundary, "on_epoch_end", interrupt_at_epoch_2)
-    at = _app(SMALL).run()
+@pytest.mark.usefixtures("jobs_settle")
+def test_the_job_panel_draws_the_live_boundary_and_stop_caches_nothing(cache_dir):
+    long = _config(n_samples=2000, batch_size=4, epochs=200)  # minutes of training: stopped long before its end
+    at = _app({**SMALL, "n_samples": "2000", "batch_size": "4", "epochs": "200"}).run()
     _button(at, "Train").click().run()
-    assert any(b.label == "Stop training" for b in at.button)
-    assert not cache.exists(_config()) and cache.list_runs().empty
+    assert not at.exception, at.exception
+    assert jobs.read_job(long.key()).active, "the page waited for the training"
+    assert stop_button(at, long.key()) is not None
+    assert not [b for b in at.button if b.label == "Train"]  # no second Train while it runs
+    wait_for(lambda: jobs.read_live_grid(long.key()), "the worker to publish a live boundary")
+    at.run()  # what the panel's next poll draws
+    assert any('"live \\u00b7 epoch' in c.proto.spec or '"live · epoch' in c.proto.spec for c in at.get("plotly_chart"))
+
+    stop_button(at, long.key()).click().run()
+    assert not at.exception, at.exception
+    assert finish(long.key()).state == "cancelled"
+    assert not cache.exists(long) and cache.list_runs().empty
     at.run()
     assert not at.exception
-    assert any("stopped at epoch 2 of 3" in w.value and "not cached" in w.value for w in at.warning)
+    assert stop_button(at, long.key()) is None
+    assert any(w.value.startswith("Stopped at epoch") and "of 200" in w.value and "not cached" in w.value for w in at.warning)
     assert any("not been trained yet" in i.value for i in at.info)
-    at.run()  # said once, then forgotten
-    assert not any("stopped at epoch" in w.value for w in at.warning)
+    assert [b for b in at.button if b.label == "Train"]  # it can be trained again
 
 
 def test_a_lesson_in_the_url_explains_itself_above_the_plot(cache_dir):

@@ -10,9 +10,11 @@ import pytest
 from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
+from core import jobs
 from core.config import PRESETS, Preset, RunConfig
 from core.preprocess import prepare
 from dashboard.charts import draw as charts
+from tests.test_training_ui import finish, jobs_settle, progress_texts, stop_button  # noqa: F401 - jobs_settle is a fixture
 
 PAGE = "../dashboard/app_pages/draw.py"
 MLP = RunConfig(arch="mlp", layers=1, units=64, epochs=3, batch_size=128)
@@ -113,6 +115,26 @@ def test_without_a_cached_model_the_page_offers_to_train_one(cache_dir):
     assert "No MNIST model is cached yet" in at.info[0].value
     assert at.button[0].label.startswith("Train seed001-cnn")
     assert predicted_digit(at) is None
+
+
+@pytest.mark.usefixtures("jobs_settle")
+def test_training_a_model_here_queues_a_job_and_the_page_then_reads_drawings(cache_dir, monkeypatch):
+    tiny = RunConfig(arch="mlp", layers=1, units=16, epochs=2, batch_size=256)
+    monkeypatch.setitem(PRESETS, "seed001-cnn", Preset("seed001-cnn", "test stand-in (trains in seconds)", tiny))
+    at = open_page()
+    button = at.button[0]
+    assert button.label.startswith("Train seed001-cnn now (2 epochs")
+    button.click().run()
+    assert not at.exception, at.exception
+    assert jobs.read_job(tiny.key()) is not None
+    assert stop_button(at, tiny.key()) is not None and progress_texts(at)  # the job's panel, not a training in the run
+    assert finish(tiny.key()).state == "done"
+    at.run()  # what the panel does when its job ends
+    assert not at.exception, at.exception
+    assert not any("No MNIST model is cached yet" in info.value for info in at.info)
+    assert at.selectbox(key="draw_model").value == tiny.key()
+    at = draw_on(at, "one")
+    assert predicted_digit(at) == expected_digit(tiny, "one")
 
 
 def test_blank_canvas_says_draw_a_digit_and_shows_no_chart(app_env):
