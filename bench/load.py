@@ -1,30 +1,35 @@
 """Load: several browsers on the running app at once, on one shared cache.
 
     nice -n 10 .venv/bin/python bench/load.py [--contexts 6] [--rounds 3] [--models 10]
+    nice -n 10 .venv/bin/python bench/load.py --contexts 3 --rounds 1 --models 4     # smallest meaningful, ~3 min
 
 What it does, all against 127.0.0.1 only:
 1. pre-trains `--models` small MNIST MLPs into a fresh temporary cache (one `python -m core pretrain`);
-2. starts `streamlit run dashboard/app.py` on a free port with that cache and samples its RSS;
+2. starts `streamlit run dashboard/app.py` (tests.conftest.AppServer) on a free port with that cache
+   and samples the RSS of the streamlit process and, separately, of its job workers;
 3. opens `--contexts` Chromium contexts at once: two press "Train / load" on the SAME new combination
-   (a class where two students pick the same knobs), the others open cached runs on the Runs,
-   Train, Misclassified-digits, Draw and Decision-boundary pages, `--rounds` times each;
+   (a class where two students pick the same knobs) and watch it: the first press queues a job in a
+   background worker (core/jobs.py), the second joins that same job, and both pages poll its progress
+   until the result is drawn. The others open cached runs on the Runs, Train, Misclassified-digits,
+   Draw and Decision-boundary pages, `--rounds` times each;
 4. then opens the explorer for each of the `--models` cached models in turn (models held in memory
-   are bounded by dashboard/resources.MAX_MODELS) and reads the server's RSS.
+   are bounded by dashboard/resources.MAX_MODELS) and reads the RSS again.
 
 Prints a markdown report: page latencies under load (median / max seconds from navigation until
-Streamlit stops running the script), error elements seen, trainings of the shared combination (must be
-exactly one), the server's peak RSS, and RSS with every model opened (goal: < 1.5 GB).
+Streamlit stops running the script), press -> job done and drawn for the two trainers, error elements
+seen, trainings of the shared combination (must be exactly one: one job, one cache entry), the server
+process's peak RSS (goal: < 1.5 GB with every model opened) and the workers' RSS beside it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import atexit
 import json
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -32,20 +37,18 @@ import tempfile
 import threading
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ.setdefault("NEURAL_LAB_OFFLINE", "1")
 
+from core import jobs  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from dashboard.state import full_params  # noqa: E402
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SESSION_CACHE, AppServer  # noqa: E402  (offline, quiet TF)
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+atexit.register(shutil.rmtree, SESSION_CACHE, True)  # the session cache tests.conftest makes at import
+
 ERROR_SELECTOR = "[data-testid=stException], [data-testid=stAlertContentError]"
 RUNNING_JS = ("() => { const s = document.querySelector('[data-testid=stStatusWidget]');"
               " return !!s && s.innerText.includes('Running'); }")
@@ -53,60 +56,49 @@ IDLE_JS = f"() => !({RUNNING_JS})()"
 GIB = 1024**3
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def tree_rss_bytes(pid: int) -> int:
-    """RSS of a process and its children (Streamlit runs everything in one process; children are counted anyway)."""
-    total = 0
-    pids = [pid]
+def rss_bytes(pid: int) -> int:
     try:
-        pids += [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
     except OSError:
         pass
-    for each in pids:
+    return 0
+
+
+def worker_pids(server_pid: int) -> list[int]:
+    """The server's job workers: its spawned children (found by parent pid: they are started from a
+    script thread, so /proc/<pid>/task/<pid>/children alone would miss them)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
         try:
-            for line in Path(f"/proc/{each}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1]) * 1024
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-    return total
+        if int(stat[stat.rindex(")") + 2:].split()[1]) == server_pid and b"spawn_main" in command and b"resource_tracker" not in command:
+            pids.append(int(entry.name))
+    return pids
+
+
+def rss_now(server_pid: int) -> tuple[int, int]:
+    """(RSS of the streamlit process alone, RSS of its job workers together)."""
+    return rss_bytes(server_pid), sum(rss_bytes(pid) for pid in worker_pids(server_pid))
 
 
 class RssSampler(threading.Thread):
     def __init__(self, pid: int, every: float = 0.2):
         super().__init__(daemon=True)
-        self.pid, self.every, self.peak, self.stopped = pid, every, 0, threading.Event()
+        self.pid, self.every, self.stopped = pid, every, threading.Event()
+        self.peak_server = self.peak_workers = 0
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            server, workers = rss_now(self.pid)
+            self.peak_server, self.peak_workers = max(self.peak_server, server), max(self.peak_workers, workers)
             time.sleep(self.every)
-
-
-def start_server(cache: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(cache))
-    command = [sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"), "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-               "--browser.gatherUsageStats", "false"]
-    process = subprocess.Popen(command, cwd=REPO, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited: {log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return process, url
-        except OSError:
-            time.sleep(0.5)
-    raise RuntimeError("streamlit did not become healthy")
 
 
 def pretrain(cache: Path, models: int) -> list[RunConfig]:
@@ -131,6 +123,7 @@ async def visit(page, url: str, timeout: float = 180_000) -> tuple[float, int]:
 
 
 async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) -> dict:
+    """Press Train on `config` and watch the page until the result is drawn (press -> job done and shown)."""
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(300_000)
     page = await context.new_page()
@@ -138,13 +131,22 @@ async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) ->
     await start.wait()
     started = time.perf_counter()
     await page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
-    # The outcome line, not the "Running" badge (which a busy browser can miss): trained, or loaded after waiting.
-    await page.get_by_text(re.compile(r"Trained in .* and cached|Loaded")).first.wait_for(timeout=900_000)
+    # The outcome line, not the "Running" badge (which a busy browser can miss, and the job panel's
+    # polling fragment shows every 0.5 s): "Trained in ... in the background and cached" for every session
+    # that pressed while the job ran (they share one job), "Loaded ..." when it was already in the cache.
+    await page.get_by_text(re.compile(r"Trained in .* in the background and cached|Loaded")).first.wait_for(timeout=900_000)
     await page.wait_for_function(IDLE_JS, timeout=600_000, polling=200)
     text = await page.locator("[data-testid=stMain]").inner_text()
     errors = await page.locator(ERROR_SELECTOR).count()
     await context.close()
-    outcome = "trained" if "Trained in" in text else "loaded after waiting" if "another session" in text else "loaded" if "Loaded" in text else "unknown"
+    if "in the background and cached" in text:
+        outcome = "its job trained it"
+    elif "another session trained it" in text:
+        outcome = "loaded after waiting"
+    elif "Loaded from cache" in text:
+        outcome = "loaded from the cache"
+    else:
+        outcome = "unknown"
     return {"outcome": outcome, "seconds": time.perf_counter() - started, "errors": errors}
 
 
@@ -205,27 +207,30 @@ def main() -> None:
     args = parser.parse_args()
 
     cache = Path(tempfile.mkdtemp(prefix="neural-lab-load-"))
-    log = cache.parent / (cache.name + "-server.log")
+    os.environ["NEURAL_LAB_CACHE_DIR"] = str(cache)  # core.jobs.read_job below reads this cache's job records
     try:
         began = time.perf_counter()
         configs = pretrain(cache, args.models)
         pretrain_seconds = time.perf_counter() - began
-        process, url = start_server(cache, log)
-        sampler = RssSampler(process.pid)
+        server = AppServer(cache).start()
+        url = server.url
+        sampler = RssSampler(server.process.pid)
         sampler.start()
         try:
-            idle_rss = tree_rss_bytes(process.pid)
+            time.sleep(2)
+            idle_rss = rss_now(server.process.pid)  # before any visit: the workers start with the first page
             new_config = RunConfig(layers=2, units=48, epochs=3, batch_size=128, seed=int(time.time()) % 100000)
             result = asyncio.run(load_phase(url, configs, args.contexts, args.rounds, new_config))
-            rss_models = tree_rss_bytes(process.pid)
+            rss_models = rss_now(server.process.pid)
+            workers = len(worker_pids(server.process.pid))
+            job = jobs.read_job(new_config.key())
         finally:
             sampler.stopped.set()
             sampler.join()
-            process.terminate()
-            process.wait(20)
+            server.stop()
         entries = [p for p in cache.iterdir() if p.is_dir() and p.name == new_config.key()]
         created = json.loads((cache / new_config.key() / "meta.json").read_text())["created"] if entries else None
-        server_tracebacks = log.read_text().count("Traceback")
+        server_tracebacks = server.log.read_text(errors="replace").count("Traceback")
     finally:
         shutil.rmtree(cache, ignore_errors=True)
 
@@ -243,17 +248,22 @@ def main() -> None:
         timing = f"{statistics.median(done):.2f} | {max(done):.2f}" if done else "- | -"
         print(f"| {name} | {len(values)} | {len(values) - len(done)} | {timing} |")
     for trainer_result in result["trainers"]:
-        print(f"| train NEW combination (press → done) | 1 | 0 | {trainer_result['seconds']:.2f} | {trainer_result['seconds']:.2f} |")
+        print(f"| train NEW combination (press → job done, watched by the page) | 1 | 0 | {trainer_result['seconds']:.2f} | {trainer_result['seconds']:.2f} |")
     visits = [s for s, _ in result["model_visits"]]
     print(f"| explorer, each of {len(visits)} models in turn (after the load) | {len(visits)} | 0 | {statistics.median(visits):.2f} | {max(visits):.2f} |")
     print()
-    print(f"- Two contexts pressed Train on the same new combination: outcomes {outcomes}; "
-          f"entries for it in the cache: {len(entries)} (created {created}). Exactly one training: "
-          f"{'yes' if outcomes.count('trained') == 1 and len(entries) == 1 else 'NO'}.")
-    print(f"- Error elements seen on any page: {errors}; tracebacks in the server log: {server_tracebacks}.")
-    print(f"- Server RSS: idle {idle_rss / GIB:.2f} GiB, peak under load {sampler.peak / GIB:.2f} GiB, "
-          f"after opening all {len(visits)} models {rss_models / GIB:.2f} GiB (goal < 1.5 GB: "
-          f"{'met' if max(sampler.peak, rss_models) < 1.5e9 else 'NOT met'}).")
+    one_training = len(entries) == 1 and job is not None and job.state == "done" and not job.cached
+    job_line = f"its job {job.state}, {job.train_seconds or 0:.1f} s of training, cached={job.cached}" if job else "no job record"
+    print(f"- Two contexts pressed Train on the same new combination: outcomes {outcomes} (one job per combination: "
+          f"the second press joins the first's job); {job_line}; entries for it in the cache: {len(entries)} "
+          f"(created {created}). Exactly one training: {'yes' if one_training else 'NO'}.")
+    print(f"- Error elements seen on any page: {errors}; tracebacks in the server log: {server_tracebacks} ({server.log}).")
+    peak = max(sampler.peak_server, rss_models[0])
+    print(f"- RSS of the streamlit process alone: idle {idle_rss[0] / GIB:.2f} GiB, peak under load {sampler.peak_server / GIB:.2f} GiB, "
+          f"after opening all {len(visits)} models {rss_models[0] / GIB:.2f} GiB (goal < 1.5 GB: {'met' if peak < 1.5e9 else 'NOT met'}).")
+    print(f"- RSS of its {workers} job worker(s) together (separate processes, TensorFlow imported at start): idle {idle_rss[1] / GIB:.2f} GiB "
+          f"(0 before the first visit starts them), peak {sampler.peak_workers / GIB:.2f} GiB, at the end {rss_models[1] / GIB:.2f} GiB; "
+          f"server + workers peak at most {(sampler.peak_server + sampler.peak_workers) / GIB:.2f} GiB.")
 
 
 if __name__ == "__main__":

@@ -54,6 +54,7 @@ FINAL = ("done", "failed", "cancelled", "interrupted")
 PUBLISH_SECONDS = 0.5
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 30.0
+OWNER_GRACE_SECONDS = 5.0
 CANCEL_CHECK_SECONDS = 0.2
 HOST = socket.gethostname()
 
@@ -199,7 +200,16 @@ def _is_stale(job: Job, path: Path) -> bool:
             return time.time() - path.with_suffix(".beat").stat().st_mtime > STALE_SECONDS
         except OSError:
             return True
-    host, _, pid = (job.worker or job.owner).partition(":")
+    if not _dead_here(job.worker or job.owner):
+        return False
+    # A worker that died under a live runner: the runner records why ("failed: its worker process
+    # died…") within a moment; until then the job is not called interrupted.
+    return not (job.worker and not _dead_here(job.owner) and time.time() - job.updated < OWNER_GRACE_SECONDS)
+
+
+def _dead_here(process: str) -> bool:
+    """True when `process` ("host:pid") is on this host and no longer runs."""
+    host, _, pid = process.partition(":")
     return host == HOST and pid.isdigit() and not _pid_alive(int(pid))
 
 

@@ -87,7 +87,7 @@ def _submitting_key(form_key: str) -> str:
 
 
 def _mark_submitting(form_key: str) -> None:
-    """Submit callback (runs before the script): the next run's widgets hold a submission."""
+    """Submit callback (it runs before the script): this run's widget values are a submission."""
     st.session_state[_submitting_key(form_key)] = True
 
 
@@ -96,13 +96,14 @@ def _sync_widgets(config: RunConfig, form_key: str) -> dict[str, str]:
 
     Keyed widgets keep their identity from run to run (Streamlit hashes only the key, not the
     default), so the user's edits are never dropped. Their values are set here through
-    st.session_state, never through `value=`: from `config` when the page opens, and again when
-    the config comes from outside the form (an edited URL, a loaded preset). After a submission
-    the widgets already show the submitted config, which the page then writes into the URL.
+    st.session_state, never through `value=`: from `config` when the page opens, and again
+    whenever `config` differs from what the widgets show (their last seeding or the last
+    submission, which the page writes into the URL): an edited or shared URL, the browser's
+    back button, a loaded preset. A submission itself is never overwritten.
     """
     wanted = _widget_values(config)
     keys = {name: f"{form_key}:{name}" for name in wanted}
-    shown_key = f"{form_key}:shown"  # what the widgets were last seeded with or submitted
+    shown_key = f"{form_key}:shown"
     just_submitted = st.session_state.pop(_submitting_key(form_key), False)
     reseed = not just_submitted and st.session_state.get(shown_key) != wanted
     for name, value in wanted.items():
@@ -198,6 +199,6 @@ def hyperparameter_form(config: RunConfig, *, submit_label: str = "Train / load"
     except ValueError as error:
         st.error(f"That combination is not possible: {error}. Nothing was trained.")
         return None
-    # The widgets show `chosen` now; the page writes it into the URL, so the next run's config matches.
+    # The widgets show `chosen` now; when the page writes it into the URL, the next run's config matches.
     st.session_state[f"{form_key}:shown"] = _widget_values(chosen)
     return chosen

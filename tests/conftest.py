@@ -91,35 +91,59 @@ def free_port() -> int:
 
 
 class AppServer:
-    """`streamlit run dashboard/app.py` on a free localhost port, with its own cache folder."""
+    """`streamlit run dashboard/app.py` on a free localhost port, with its own cache folder.
 
-    def __init__(self, cache: Path):
+    `env` adds to (or overrides) the inherited environment, e.g. {"NEURAL_LAB_JOB_WORKERS": "1"}.
+    `start()` = `launch()` + `wait_healthy()`; launch several, then wait, to start them side by side.
+    """
+
+    def __init__(self, cache: Path, env: dict[str, str] | None = None):
         self.cache = cache
+        self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = OUTPUT_DIR / f"server-{self.port}.log"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> AppServer:
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, "the server was not launched"
+        return self.process.pid
+
+    def launch(self) -> AppServer:
         OUTPUT_DIR.mkdir(exist_ok=True)
-        env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(self.cache))
+        env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(self.cache), **self.env)
         command = [
             sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
             "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
         ]
         self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90
+        return self
+
+    def health(self) -> int | None:
+        """The HTTP status of /_stcore/health (None when the server does not answer)."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as response:
+                return response.status
+        except OSError:
+            return None
+
+    def wait_healthy(self, timeout: float = 90) -> AppServer:
+        deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"streamlit exited early; see {self.log}:\n{self.log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.5)
-        raise RuntimeError(f"streamlit did not become healthy in 90 s; see {self.log}")
+            if self.health() == 200:
+                return self
+            time.sleep(0.5)
+        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s; see {self.log}")
+
+    def start(self) -> AppServer:
+        return self.launch().wait_healthy()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -200,7 +224,10 @@ def train_in_subprocess(cache: Path, *args: str) -> dict:
 
 def pytest_collection_modifyitems(config, items):
     """Browser tests drive a real server and Chromium on a shared 2-core machine: a timing hiccup
-    there gets one retry (pytest-rerunfailures). Unit and AppTest tests never retry."""
+    there gets one retry (pytest-rerunfailures). Unit and AppTest tests never retry. With
+    `-p no:rerunfailures` (to see every first-try failure) nothing is marked."""
+    if not config.pluginmanager.hasplugin("rerunfailures"):
+        return
     for item in items:
         if item.get_closest_marker("browser") and not item.get_closest_marker("flaky"):
             item.add_marker(pytest.mark.flaky(reruns=1, reruns_delay=2))
