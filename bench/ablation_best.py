@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
 
     from core.cache import exists, get_or_train
-    from core.config import preset
+    from core.presets import preset
 
     best = preset("best")
     lines = [

@@ -24,7 +24,7 @@ import numpy as np  # noqa: E402
 from core import boundary  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
-from core.lessons import BOUNDARY_DEFAULTS  # noqa: E402
+from core.presets import BOUNDARY_DEFAULTS  # noqa: E402
 from core.training import train  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
 

@@ -58,7 +58,7 @@ def median_ms(function, repeats: int) -> float:
 
 def ensure_models(cache: Path | None) -> Path:
     from core import cache as model_cache
-    from core.config import preset
+    from core.presets import preset
 
     if cache is not None:
         os.environ["NEURAL_LAB_CACHE_DIR"] = str(cache)

@@ -31,7 +31,8 @@ import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from core import cache, evaluation  # noqa: E402
-from core.config import RunConfig, decode_value, preset  # noqa: E402
+from core.config import RunConfig, decode_value  # noqa: E402
+from core.presets import preset  # noqa: E402
 from dashboard import state  # noqa: E402
 from dashboard.charts import explorer as charts  # noqa: E402
 

@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("the bench must not write into the repo's cached_models/: pick another --cache-dir")
     setup(args.cache_dir)
 
-    from core.config import PRESETS
     from core.data import load_mnist
+    from core.presets import PRESETS
 
     names = [n.strip() for n in args.only.split(",") if n.strip()] or [n for n, p in PRESETS.items() if p.config.task == "mnist"]
     unknown = [n for n in names if n not in PRESETS]

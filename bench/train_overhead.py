@@ -26,9 +26,10 @@ os.environ["NEURAL_LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-overhead-")
 import numpy as np  # noqa: E402
 
 from core import cache  # noqa: E402
-from core.config import PRESETS, RunConfig  # noqa: E402
+from core.config import RunConfig  # noqa: E402
 from core.data import load_mnist  # noqa: E402
 from core.models import build_model, compile_model  # noqa: E402
+from core.presets import PRESETS  # noqa: E402
 from core.training import targets  # noqa: E402
 
 CONFIGS = {

@@ -16,12 +16,8 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from core.config import (  # noqa: E402
-    PRESETS,
-    RunConfig,
-    decode_value,  # noqa: E402
-    preset,
-)
+from core.config import RunConfig, decode_value  # noqa: E402
+from core.presets import PRESETS, preset  # noqa: E402
 
 CONFIG_FLAGS = {
     "task": "task", "dataset": "dataset", "arch": "arch", "layers": "layers", "units": "units", "activation": "activation",

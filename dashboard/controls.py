@@ -13,7 +13,8 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import ACTIVATIONS, OPTIMIZERS, PRESETS, TOY_DATASETS, RunConfig
+from core.config import ACTIVATIONS, OPTIMIZERS, TOY_DATASETS, RunConfig
+from core.presets import PRESETS
 
 UNIT_CHOICES = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
 LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]

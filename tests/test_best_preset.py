@@ -10,9 +10,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from core.config import PRESETS, RunConfig, preset
+from core.config import RunConfig
 from core.data import Splits, load_mnist
 from core.models import build_model
+from core.presets import PRESETS, preset
 from core.training import train
 
 MNIST_PRESETS = [name for name, p in PRESETS.items() if p.config.task == "mnist"]

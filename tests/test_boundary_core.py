@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from core import boundary
-from core.config import PRESETS, RunConfig, preset
+from core.config import RunConfig
 from core.data import toy_bounds, toy_splits
-from core.lessons import LESSONS
 from core.models import build_model
+from core.presets import LESSONS, PRESETS, preset
 from core.training import train
 
 BOUNDS = (-15.0, 15.0, -15.0, 15.0)

@@ -196,7 +196,7 @@ def test_the_job_panel_draws_the_live_boundary_and_stop_caches_nothing(cache_dir
 
 
 def test_a_lesson_in_the_url_explains_itself_above_the_plot(cache_dir):
-    from core.config import preset
+    from core.presets import preset
     from dashboard.state import full_params
 
     at = _app(full_params(preset("seed003-xor-2layer"))).run()

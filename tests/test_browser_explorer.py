@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from core.config import RunConfig, preset
+from core.config import RunConfig
+from core.presets import preset
 from dashboard import state
 from tests.conftest import train_in_subprocess, wait_for_app
 

@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from core.config import PRESETS, SCHEMA_VERSION, RunConfig, preset
+from core.config import SCHEMA_VERSION, RunConfig
+from core.presets import PRESETS, preset
 from tests.conftest import REPO
 
 
@@ -21,7 +22,7 @@ def test_key_is_16_hex_and_equal_for_equal_configs():
 
 def test_key_is_stable_across_processes():
     config = preset("seed001-cnn")
-    code = "from core.config import preset; print(preset('seed001-cnn').key())"
+    code = "from core.presets import preset; print(preset('seed001-cnn').key())"
     other = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True).stdout.strip()
     assert other == config.key()
 

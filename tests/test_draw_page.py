@@ -11,8 +11,9 @@ from PIL import Image, ImageDraw
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from core.config import PRESETS, Preset, RunConfig
+from core.config import RunConfig
 from core.preprocess import prepare
+from core.presets import PRESETS, Preset
 from dashboard.charts import draw as charts
 from tests.test_training_ui import finish, jobs_settle, progress_texts, stop_button  # noqa: F401 - jobs_settle is a fixture
 

@@ -10,7 +10,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import cache, evaluation
-from core.config import RunConfig, preset
+from core.config import RunConfig
+from core.presets import preset
 from dashboard import state
 
 PAGE = str(Path(__file__).resolve().parent.parent / "dashboard" / "app_pages" / "explorer.py")

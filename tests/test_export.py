@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core.config import PRESETS, RunConfig
+from core.config import RunConfig
 from core.export import keras_code
 from core.models import build_model
+from core.presets import PRESETS
 
 
 def _exec(code: str) -> dict:

@@ -13,7 +13,8 @@ import pytest
 from streamlit.elements.lib import policies
 from streamlit.testing.v1 import AppTest
 
-from core.config import PRESETS, RunConfig
+from core.config import RunConfig
+from core.presets import PRESETS
 
 BOUNDARY_PAGE = str(Path(__file__).resolve().parent.parent / "dashboard" / "app_pages" / "boundary.py")
 TINY = {"layers": "1", "units": "8", "epochs": "1", "batch_size": "256"}

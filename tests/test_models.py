@@ -9,9 +9,10 @@ import textwrap
 import numpy as np
 import pytest
 
-from core.config import RunConfig, preset
+from core.config import RunConfig
 from core.data import load_mnist
 from core.models import build_model, layer_table
+from core.presets import preset
 
 
 @pytest.mark.parametrize("name", ["seed001-dnn", "seed001-cnn", "seed001-cnn-regularized", "seed000-classic"])

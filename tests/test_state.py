@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from core.config import RunConfig, preset
+from core.config import RunConfig
+from core.presets import preset
 from dashboard.state import decode, encode
 
 BASE = preset("base")

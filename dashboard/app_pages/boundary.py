@@ -20,9 +20,13 @@ import numpy as np  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import boundary, cache, jobs  # noqa: E402
-from core.config import MAX_USER_POINTS, PRESETS, RunConfig  # noqa: E402
+from core.config import MAX_USER_POINTS, RunConfig  # noqa: E402
 from core.data import toy_bounds, toy_splits  # noqa: E402
-from core.lessons import BOUNDARY_DEFAULTS, LESSONS  # noqa: E402
+from core.presets import (  # noqa: E402
+    BOUNDARY_DEFAULTS,
+    LESSONS,
+    PRESETS,  # noqa: E402
+)
 from dashboard import controls, resources, selection, state, training_ui  # noqa: E402
 from dashboard.charts import boundary as charts  # noqa: E402
 

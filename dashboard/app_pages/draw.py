@@ -26,9 +26,9 @@ import streamlit as st  # noqa: E402
 from streamlit_drawable_canvas import st_canvas  # noqa: E402
 
 from core import evaluation, jobs, user_digits  # noqa: E402
-from core.config import PRESETS, preset  # noqa: E402
 from core.models import predict_fn  # noqa: E402
 from core.preprocess import MAX_UPLOAD_BYTES, Prepared, UploadError, prepare, prepare_upload  # noqa: E402
+from core.presets import PRESETS, preset  # noqa: E402
 from dashboard import resources, training_ui  # noqa: E402
 from dashboard.charts import common  # noqa: E402
 from dashboard.charts import draw as charts  # noqa: E402

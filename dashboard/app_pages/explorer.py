@@ -19,8 +19,9 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import cache, evaluation  # noqa: E402
-from core.config import PRESETS, RunConfig, preset  # noqa: E402
+from core.config import RunConfig  # noqa: E402
 from core.data import FullMnistUnavailable  # noqa: E402
+from core.presets import PRESETS, preset  # noqa: E402
 from dashboard import resources, state  # noqa: E402
 from dashboard.charts import common  # noqa: E402
 from dashboard.charts import explorer as charts  # noqa: E402

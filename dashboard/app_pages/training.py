@@ -18,11 +18,12 @@ import pandas as pd  # noqa: E402
 import streamlit as st  # noqa: E402
 
 from core import cache, jobs  # noqa: E402
-from core.config import PRESETS, RunConfig  # noqa: E402
+from core.config import RunConfig  # noqa: E402
 from core.data import FullMnistUnavailable, toy_splits  # noqa: E402
 from core.export import keras_code  # noqa: E402
 from core.jobs import Job  # noqa: E402
 from core.models import layer_table  # noqa: E402
+from core.presets import PRESETS  # noqa: E402
 from core.training import Run  # noqa: E402
 from dashboard import resources, state, training_ui  # noqa: E402
 from dashboard.charts.training import (  # noqa: E402
