@@ -72,11 +72,13 @@ def ensure_models(cache: Path | None) -> Path:
 
 
 def server_side(repeats: int) -> None:
+    import pandas as pd
+
     from core import cache as model_cache
     from core.models import predict_fn
     from core.preprocess import prepare
 
-    runs = model_cache.list_runs()
+    runs = pd.DataFrame([summary.as_row() for summary in model_cache.list_runs()])
     runs = runs[runs["task"] == "mnist"] if not runs.empty else runs
     url = canvas_data_url(drawn_seven())
     decode = median_ms(lambda: decode_data_url(url), repeats)
@@ -105,8 +107,7 @@ def browser_side(cache: Path, rounds: int) -> None:
 
     from core import cache as model_cache
 
-    runs = model_cache.list_runs()
-    key = str(runs[runs["task"] == "mnist"].sort_values("params").iloc[0]["key"])
+    key = min((summary for summary in model_cache.list_runs() if summary.config.task == "mnist"), key=lambda summary: summary.params).key
     # Only now: importing the tests' helpers points this process's cache at a temp folder (the server gets `cache`).
     from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer
     from tests.test_browser_draw import stroke, the_canvas

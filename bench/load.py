@@ -134,20 +134,25 @@ async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) ->
     # The outcome line, not the "Running" badge (which a busy browser can miss, and the job panel's
     # polling fragment shows every 0.5 s): "Trained in ... in the background and cached" for every session
     # that pressed while the job ran (they share one job), "Loaded ..." when it was already in the cache.
-    await page.get_by_text(re.compile(r"Trained in .* in the background and cached|Loaded")).first.wait_for(timeout=900_000)
+    badge = page.get_by_text(re.compile(r"Trained in .* in the background and cached|Loaded")).first
+    await badge.wait_for(timeout=900_000)
+    seconds = time.perf_counter() - started
+    first_text = await badge.inner_text()  # what the user saw first (a later rerun may say "Loaded from cache")
     await page.wait_for_function(IDLE_JS, timeout=600_000, polling=200)
-    text = await page.locator("[data-testid=stMain]").inner_text()
+    final_text = await page.locator("[data-testid=stMain]").inner_text()
     errors = await page.locator(ERROR_SELECTOR).count()
     await context.close()
+    return {"outcome": outcome_of(first_text), "final": outcome_of(final_text), "seconds": seconds, "errors": errors}
+
+
+def outcome_of(text: str) -> str:
     if "in the background and cached" in text:
-        outcome = "its job trained it"
-    elif "another session trained it" in text:
-        outcome = "loaded after waiting"
-    elif "Loaded from cache" in text:
-        outcome = "loaded from the cache"
-    else:
-        outcome = "unknown"
-    return {"outcome": outcome, "seconds": time.perf_counter() - started, "errors": errors}
+        return "its job trained it"
+    if "another session trained it" in text:
+        return "loaded after waiting"
+    if "Loaded from cache" in text:
+        return "loaded from the cache"
+    return "unknown"
 
 
 async def browser_user(browser, url: str, configs: list[RunConfig], rounds: int, offset: int) -> list[tuple[str, float, int]]:
@@ -235,6 +240,7 @@ def main() -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
     outcomes = [t["outcome"] for t in result["trainers"]]
+    finals = [t["final"] for t in result["trainers"]]
     errors = sum(t["errors"] for t in result["trainers"]) + sum(e for *_, e in result["browsing"]) + sum(e for _, e in result["model_visits"])
     print(f"## Load: {args.contexts} browser contexts at once on one server (2 cores)\n")
     print(f"{args.models} models pre-trained in {pretrain_seconds:.0f} s; load phase {result['wall']:.0f} s wall.\n")
@@ -254,8 +260,9 @@ def main() -> None:
     print()
     one_training = len(entries) == 1 and job is not None and job.state == "done" and not job.cached
     job_line = f"its job {job.state}, {job.train_seconds or 0:.1f} s of training, cached={job.cached}" if job else "no job record"
-    print(f"- Two contexts pressed Train on the same new combination: outcomes {outcomes} (one job per combination: "
-          f"the second press joins the first's job); {job_line}; entries for it in the cache: {len(entries)} "
+    changed = f" (after the page's last run: {finals})" if finals != outcomes else ""
+    print(f"- Two contexts pressed Train on the same new combination: outcomes first shown {outcomes}{changed} (one job per "
+          f"combination: the second press joins the first's job); {job_line}; entries for it in the cache: {len(entries)} "
           f"(created {created}). Exactly one training: {'yes' if one_training else 'NO'}.")
     print(f"- Error elements seen on any page: {errors}; tracebacks in the server log: {server_tracebacks} ({server.log}).")
     peak = max(sampler.peak_server, rss_models[0])

@@ -30,15 +30,27 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from bench.jobs import CURVES_JS, EPOCH_TEXT_JS, Server, median, open_untrained, press_train, query, say, spent, usage  # noqa: E402
+from bench.jobs import (  # noqa: E402
+    CURVES_JS,
+    EPOCH_TEXT_JS,
+    Server,
+    final_curves,
+    median,
+    open_untrained,
+    press_train,
+    query,
+    say,
+    spent,
+    usage,
+)
 from core import jobs  # noqa: E402
 from core.config import RunConfig  # noqa: E402
 from tests import conftest  # noqa: E402
 
 LIVE = RunConfig(arch="cnn", layers=2, units=(16, 32), batch_size=32, epochs=8)  # ~1 s epochs: longer than a poll
 CACHED = RunConfig(layers=1, units=16, epochs=8, batch_size=32)
-POINT_COUNT_JS = """() => {
-  const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+POINT_COUNT_JS = """(key) => {  // points on the job's live loss curve (training_ui keys it job-loss-<key>)
+  const chart = document.querySelector('.st-key-job-loss-' + key + ' .js-plotly-plot');
   const trace = chart && chart.querySelector('.scatterlayer .trace');
   return trace ? trace.querySelectorAll('path.point').length : 0;
 }"""
@@ -62,7 +74,7 @@ def watch_live(page, server: Server, config: RunConfig) -> dict:
         now = time.time() - pressed
         for epoch in range(1, len((job.history if job else {}).get("loss", [])) + 1):
             shown_record.setdefault(epoch, now)
-        count = page.evaluate(POINT_COUNT_JS)
+        count = page.evaluate(POINT_COUNT_JS, config.key())
         now = time.time() - pressed
         if job is not None and job.active:
             lengths.add(count)
@@ -87,17 +99,17 @@ def watch_live(page, server: Server, config: RunConfig) -> dict:
 def cached_times(page, server: Server, config: RunConfig, repeats: int) -> dict:
     opened, submitted = [], []
     page.goto(f"{server.url}/?{query(config)}")  # first visit: server imports, model load
-    page.wait_for_function(CURVES_JS, arg=config.epochs, timeout=180_000)
+    page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), timeout=180_000)
     for _ in range(repeats):
         started = time.perf_counter()
         page.goto(f"{server.url}/?{query(config)}")
-        page.wait_for_function(CURVES_JS, arg=config.epochs, polling=20, timeout=180_000)
+        page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
         opened.append(time.perf_counter() - started)
         conftest.wait_for_app(page)
         started = time.perf_counter()
         page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
         page.get_by_text("Loaded from cache").wait_for(timeout=180_000)
-        page.wait_for_function(CURVES_JS, arg=config.epochs, polling=20, timeout=180_000)
+        page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
         submitted.append(time.perf_counter() - started)
         conftest.wait_for_app(page)
     return {"opened": opened, "submitted": submitted}

@@ -189,22 +189,6 @@ def live_every(epochs: int, frames: int = 20) -> int:
 # -- small multiples -----------------------------------------------------------------------------
 
 
-def architecture_grid(config: RunConfig, layer_counts: list[int], unit_counts: list[int]) -> list[list[RunConfig]]:
-    """Configs for a layers (rows) x units (columns) comparison; everything else from `config`.
-
-    A row with 0 layers is logistic regression: every column of it is the same model.
-    """
-    activation = config.activation_per_layer()[0] if config.layers else (
-        config.activation if isinstance(config.activation, str) else "relu"
-    )
-    rows = []
-    for layers in layer_counts:
-        # Widths do not matter without hidden layers: the row shares one config (one cache entry).
-        row = [config.replace(layers=layers, units=units if layers else unit_counts[0], activation=activation) for units in unit_counts]
-        rows.append(row)
-    return rows
-
-
 def final_snapshot(arrays: dict[str, np.ndarray]) -> np.ndarray | None:
     """The last recorded probability grid of a run (float32), or None for runs without snapshots."""
     snapshots = arrays.get("snapshots")

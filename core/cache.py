@@ -22,6 +22,8 @@ import re
 import shutil
 import time
 import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -340,33 +342,53 @@ def _folder_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def list_runs():
-    """A DataFrame with one row per valid entry: key, config fields, metrics, size, created, last used."""
-    import pandas as pd
+@dataclass(frozen=True)
+class RunSummary:
+    """One valid cache entry as a listing shows it: its config and metrics, without loading the model."""
 
-    rows = []
+    key: str
+    config: RunConfig
+    description: str
+    test_accuracy: float | None
+    val_accuracy: float | None
+    train_accuracy: float | None
+    epochs_run: int | None
+    best_epoch: int | None
+    train_seconds: float | None
+    params: int | None
+    size_mb: float
+    created: str | None  # ISO time (UTC) the entry was written
+    last_used: datetime  # UTC: the folder's modification time, refreshed by every load
+
+    def as_row(self) -> dict[str, Any]:
+        """One flat record for a table: key, description, every config field (lists as '64,16'), metrics."""
+        row: dict[str, Any] = {"key": self.key, "description": self.description}
+        row.update({name: (",".join(map(str, v)) if isinstance(v, list) else v) for name, v in self.config.to_dict().items()})
+        for name in ("test_accuracy", "val_accuracy", "train_accuracy", "epochs_run", "best_epoch", "train_seconds", "params",
+                     "created", "size_mb", "last_used"):
+            row[name] = getattr(self, name)
+        return row
+
+
+def list_runs() -> list[RunSummary]:
+    """Every valid entry, newest first (cheap: reads the meta.json and config.json files only)."""
+    summaries = []
     for key in entry_keys():
         try:
             meta = read_meta(key)
-        except CorruptEntry:
-            continue  # half-written or corrupt: invisible here, repaired when it is asked for
-        config = meta.pop("config")
-        folder = entry_path(key)
-        row = {"key": key, "description": meta.get("description", config.describe())}
-        row.update({name: (",".join(map(str, v)) if isinstance(v, (list, tuple)) else v) for name, v in config.to_dict().items()})
-        for name in ("test_accuracy", "val_accuracy", "train_accuracy", "epochs_run", "best_epoch", "train_seconds", "params", "created"):
-            row[name] = meta.get(name)
-        row["size_mb"] = round(meta.get("size_bytes", 0) / 1e6, 2)
-        try:
-            row["last_used"] = pd.Timestamp(folder.stat().st_mtime, unit="s", tz="UTC")
-        except OSError:
-            continue
-        rows.append(row)
-    columns = ["key", "description", "test_accuracy", "val_accuracy", "epochs_run", "train_seconds", "params", "created", "size_mb"]
-    frame = pd.DataFrame(rows)
-    if frame.empty:
-        return pd.DataFrame(columns=columns)
-    return frame.sort_values("created", ascending=False).reset_index(drop=True)
+            last_used = datetime.fromtimestamp(entry_path(key).stat().st_mtime, tz=UTC)
+        except (CorruptEntry, OSError):
+            continue  # half-written, corrupt or just removed: invisible here, repaired when it is asked for
+        config = meta["config"]
+        summaries.append(RunSummary(
+            key=key, config=config, description=meta.get("description", config.describe()),
+            test_accuracy=meta.get("test_accuracy"), val_accuracy=meta.get("val_accuracy"),
+            train_accuracy=meta.get("train_accuracy"), epochs_run=meta.get("epochs_run"), best_epoch=meta.get("best_epoch"),
+            train_seconds=meta.get("train_seconds"), params=meta.get("params"),
+            size_mb=round(meta.get("size_bytes", 0) / 1e6, 2), created=meta.get("created"), last_used=last_used,
+        ))
+    # Newest first; an entry without a creation time goes last.
+    return sorted(summaries, key=lambda summary: summary.created or "", reverse=True)
 
 
 def remove(key: str) -> bool:

@@ -7,7 +7,6 @@ Progress goes to stderr (a tqdm bar), results to stdout (`--json`: the last line
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import sys
@@ -16,6 +15,7 @@ from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+from core import grids  # noqa: E402
 from core.config import RunConfig, decode_value  # noqa: E402
 from core.presets import PRESETS, preset  # noqa: E402
 
@@ -150,14 +150,11 @@ def parse_grid(text: str) -> dict[str, list[Any]]:
 
 def grid_configs(base: RunConfig, grid: dict[str, list[Any]]) -> list[RunConfig]:
     """Every combination of the grid applied to base (all validated before anything trains)."""
-    names = list(grid)
-    configs = []
-    for values in itertools.product(*(grid[name] for name in names)):
-        try:
-            configs.append(base.replace(**dict(zip(names, values, strict=False))))
-        except ValueError as error:
-            raise UsageError(f"combination {dict(zip(names, values, strict=False))} is invalid: {error}") from None
-    return configs
+    cells = grids.grid(base, grid)
+    for cell in cells:
+        if cell.config is None:
+            raise UsageError(f"combination {cell.values} is invalid: {cell.error}")
+    return [cell.config for cell in cells]
 
 
 def command_pretrain(args) -> int:
@@ -188,15 +185,15 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
 def command_ls(args) -> int:
     from core import cache
 
-    frame = cache.list_runs()
+    runs = cache.list_runs()
     if args.json:
-        print(frame.drop(columns=["last_used"], errors="ignore").to_json(orient="records"))
+        print(json.dumps([{name: value for name, value in run.as_row().items() if name != "last_used"} for run in runs]))
         return 0
-    if frame.empty:
+    if not runs:
         print("no cached models")
         return 0
-    for _, row in frame.iterrows():
-        print(f"{row['key']}  {row['test_accuracy']:.4f}  {row['epochs_run']:>3} epochs  {row['size_mb']:6.2f} MB  {row['description']}")
+    for run in runs:
+        print(f"{run.key}  {run.test_accuracy or 0:.4f}  {run.epochs_run or 0:>3} epochs  {run.size_mb:6.2f} MB  {run.description}")
     return 0
 
 

@@ -37,16 +37,35 @@ def _is_number(value: Any) -> bool:
     return (isinstance(value, (int, float)) and not isinstance(value, bool)) and math.isfinite(value)
 
 
+# name -> (lowest, highest, whole numbers only) of every numeric field; a CNN's layers are CNN_LAYERS.
+RANGES: dict[str, tuple[float, float, bool]] = {
+    "layers": (0, 6, True), "units": (1, MAX_UNITS, True), "kernel_size": (1, 7, True), "dense_units": (0, 2048, True),
+    "conv_dropout": (0.0, 0.8, False), "dropout": (0.0, 0.8, False), "l2": (0.0, 0.1, False),
+    "learning_rate": (1e-5, 1.0, False), "label_smoothing": (0.0, 0.3, False), "batch_size": (1, 1024, True),
+    "epochs": (1, 200, True), "seed": (0, 2**31 - 1, True), "noise": (0.0, 0.5, False), "train_ratio": (0.1, 0.9, False),
+    "n_samples": (10, 2000, True),
+}
+CNN_LAYERS = (1, 4)
+
+
+class FieldError(ValueError):
+    """A value outside its own field's range or choices; `field` names it (a clash of fields is a plain ValueError)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 def _check_range(name: str, value: Any, low: float, high: float, integer: bool = False) -> None:
     kind_ok = _is_int(value) if integer else _is_number(value)
     if not kind_ok or not (low <= value <= high):
         kind = "an integer" if integer else "a number"
-        raise ValueError(f"{name}={value!r} is out of range: must be {kind} from {low} to {high}")
+        raise FieldError(name, f"{name}={value!r} is out of range: must be {kind} from {low} to {high}")
 
 
 def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
     if value not in choices:
-        raise ValueError(f"{name}={value!r} is not allowed: choose one of {', '.join(choices)}")
+        raise FieldError(name, f"{name}={value!r} is not allowed: choose one of {', '.join(choices)}")
 
 
 @dataclass(frozen=True)
@@ -130,29 +149,21 @@ class RunConfig:
                 raise ValueError("augment=True is only for MNIST images, not for toy data")
         _check_choice("arch", self.arch, ARCHS)
         if self.arch == "mlp":
-            _check_range("layers", self.layers, 0, 6, integer=True)
+            _check_range("layers", self.layers, *RANGES["layers"])
         else:
-            _check_range("layers", self.layers, 1, 4, integer=True)
-        self._check_per_layer("units", self.units, lambda v: _check_range("units", v, 1, MAX_UNITS, integer=True))
+            _check_range("layers", self.layers, *CNN_LAYERS, integer=True)
+        self._check_per_layer("units", self.units, lambda v: _check_range("units", v, *RANGES["units"]))
         self._check_per_layer("activation", self.activation, lambda v: _check_choice("activation", v, ACTIVATIONS))
-        _check_range("kernel_size", self.kernel_size, 1, 7, integer=True)
-        _check_range("dense_units", self.dense_units, 0, 2048, integer=True)
-        _check_range("conv_dropout", self.conv_dropout, 0.0, 0.8)
-        _check_range("dropout", self.dropout, 0.0, 0.8)
-        _check_range("l2", self.l2, 0.0, 0.1)
+        for name in ("kernel_size", "dense_units", "conv_dropout", "dropout", "l2"):
+            _check_range(name, getattr(self, name), *RANGES[name])
         for name in ("batch_norm", "augment", "early_stopping"):
             if not isinstance(getattr(self, name), bool):
-                raise ValueError(f"{name}={getattr(self, name)!r} must be true or false")
+                raise FieldError(name, f"{name}={getattr(self, name)!r} must be true or false")
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
-        _check_range("learning_rate", self.learning_rate, 1e-5, 1.0)
+        _check_range("learning_rate", self.learning_rate, *RANGES["learning_rate"])
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
-        _check_range("label_smoothing", self.label_smoothing, 0.0, 0.3)
-        _check_range("batch_size", self.batch_size, 1, 1024, integer=True)
-        _check_range("epochs", self.epochs, 1, 200, integer=True)
-        _check_range("seed", self.seed, 0, 2**31 - 1, integer=True)
-        _check_range("noise", self.noise, 0.0, 0.5)
-        _check_range("train_ratio", self.train_ratio, 0.1, 0.9)
-        _check_range("n_samples", self.n_samples, 10, 2000, integer=True)
+        for name in ("label_smoothing", "batch_size", "epochs", "seed", "noise", "train_ratio", "n_samples"):
+            _check_range(name, getattr(self, name), *RANGES[name])
         if len(self.user_points) > MAX_USER_POINTS:
             raise ValueError(f"user_points has {len(self.user_points)} points: at most {MAX_USER_POINTS}")
         for x, y, label in self.user_points:
@@ -280,10 +291,33 @@ def encode_value(name: str, value: Any) -> str:
     return str(value)
 
 
+def expected(name: str, task: str = "mnist", arch: str = "mlp") -> str:
+    """What a field accepts, in plain words for a person ("a whole number from 0 to 6")."""
+    def span(low: float, high: float, integer: bool) -> str:
+        return f"a whole number from {low} to {high}" if integer else f"a number from {low:g} to {high:g}"
+
+    if name == "layers" and arch == "cnn":
+        return span(*CNN_LAYERS, True) + " for a CNN"
+    if name == "units":
+        return span(*RANGES["units"]) + ", or one per layer separated by commas, e.g. 64,16"
+    if name == "activation":
+        return f"one of {', '.join(ACTIVATIONS)}, or one per layer separated by commas, e.g. relu,tanh"
+    if name in RANGES:
+        return span(*RANGES[name])
+    if name in _BOOLS:
+        return "1 or 0"
+    if name == "dataset":
+        return f"one of {', '.join(TOY_DATASETS if task == 'toy' else MNIST_DATASETS)} for task={task}"
+    if name == "user_points":
+        return f"up to {MAX_USER_POINTS} points x:y:class separated by ';', e.g. 1.5:-2:1;0:3:0"
+    choices = {"task": TASKS, "arch": ARCHS, "optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}
+    return f"one of {', '.join(choices[name])}" if name in choices else "a valid value"
+
+
 def decode_value(name: str, text: str) -> Any:
     """Parse one field from URL text; ValueError with a readable reason when it is not parseable."""
     if len(text) > MAX_PARAM_LENGTH:
-        raise ValueError("too long")
+        raise ValueError(f"too long (at most {MAX_PARAM_LENGTH} characters)")
     text = text.strip()
     if name in _BOOLS:
         lowered = text.lower()
@@ -292,16 +326,22 @@ def decode_value(name: str, text: str) -> Any:
         if lowered in _FALSE:
             return False
         raise ValueError("expected 1 or 0")
-    if name in _INTS:
-        return int(text)
-    if name in _FLOATS:
-        value = float(text)
-        if not math.isfinite(value):
-            raise ValueError("not a finite number")
-        return value
-    if name == "units":
-        parts = [int(p) for p in text.split(",")]
-        return parts[0] if len(parts) == 1 else tuple(parts)
+    try:
+        if name in _INTS:
+            return int(text)
+        if name in _FLOATS:
+            value = float(text)
+            if not math.isfinite(value):
+                raise ValueError("not a finite number")
+            return value
+        if name == "units":
+            parts = [int(p) for p in text.split(",")]
+            return parts[0] if len(parts) == 1 else tuple(parts)
+    except ValueError as error:
+        if str(error) == "not a finite number":
+            raise
+        kind = "a whole number" if name in _INTS else "a number" if name in _FLOATS else "whole numbers separated by commas, e.g. 64,16"
+        raise ValueError(f"not {kind}") from None
     if name == "activation":
         parts = [p.strip() for p in text.split(",")]
         return parts[0] if len(parts) == 1 else tuple(parts)
@@ -310,7 +350,10 @@ def decode_value(name: str, text: str) -> Any:
             return ()
         points = []
         for item in text.split(";"):
-            x, y, label = item.split(":")
-            points.append((float(x), float(y), int(label)))
+            try:
+                x, y, label = item.split(":")
+                points.append((float(x), float(y), int(label)))
+            except ValueError:
+                raise ValueError("not points x:y:class separated by ';', e.g. 1.5:-2:1") from None
         return tuple(points)
     return text

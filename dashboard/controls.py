@@ -13,7 +13,7 @@ from typing import Any
 
 import streamlit as st
 
-from core.config import ACTIVATIONS, OPTIMIZERS, TOY_DATASETS, RunConfig
+from core.config import ACTIVATIONS, OPTIMIZERS, TOY_DATASETS, RunConfig, decode_value
 from core.presets import PRESETS
 
 UNIT_CHOICES = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024]
@@ -32,12 +32,12 @@ def _per_layer_text(value: Any) -> str:
     return ",".join(str(v) for v in value) if isinstance(value, tuple) else ""
 
 
-def _parse_per_layer(text: str, cast, name: str) -> tuple | None:
-    text = text.strip()
-    if not text:
+def _parse_per_layer(text: str, name: str) -> Any:
+    """The per-layer override typed in the form (the URL's decoder), or None when the box is empty."""
+    if not text.strip():
         return None
     try:
-        return tuple(cast(part.strip()) for part in text.split(","))
+        return decode_value(name, text)
     except ValueError:
         raise ValueError(f"per-layer {name} must be a comma-separated list, e.g. 64,16") from None
 
@@ -186,8 +186,8 @@ def hyperparameter_form(config: RunConfig, *, submit_label: str = "Train / load"
     if not submitted:
         return None
     try:
-        per_layer_units = _parse_per_layer(units_text, int, "units")
-        per_layer_activation = _parse_per_layer(activation_text, str, "activation")
+        per_layer_units = _parse_per_layer(units_text, "units")
+        per_layer_activation = _parse_per_layer(activation_text, "activation")
         if per_layer_units is not None:
             values["units"] = per_layer_units
         if per_layer_activation is not None:

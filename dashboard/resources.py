@@ -1,16 +1,23 @@
-"""Process-wide caches for the pages: loaded models (bounded) and datasets.
+"""Process-wide caches for the pages: loaded models (bounded), datasets, and what models compute.
 
 Pages never import TensorFlow; they ask core/ through these functions. `st.cache_resource`
-keeps at most MAX_MODELS models in memory however many users open however many runs.
+keeps at most MAX_MODELS models in memory however many users open however many runs. Every
+st.cache_resource / st.cache_data wrapper of the dashboard lives here, keyed by model key.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
 import streamlit as st
 
-from core import cache, jobs
+from core import cache, evaluation, jobs
+from core.config import RunConfig
 from core.data import Splits, load_mnist
 from core.training import Run
+from dashboard.charts import explorer as explorer_charts
 
 MAX_MODELS = 8
 
@@ -57,5 +64,83 @@ def mnist(dataset: str = "embedded") -> Splits:
 
 
 def run_table():
-    """All cached runs as a DataFrame (cheap: reads meta.json files only)."""
-    return cache.list_runs()
+    """All cached runs as a DataFrame, newest first: one row per cache.RunSummary (cheap: reads meta.json files only)."""
+    import pandas as pd
+
+    rows = [summary.as_row() for summary in cache.list_runs()]
+    if not rows:
+        return pd.DataFrame(columns=["key", "description", "test_accuracy", "val_accuracy", "epochs_run", "train_seconds", "params", "created", "size_mb"])
+    return pd.DataFrame(rows)
+
+
+def mnist_runs() -> pd.DataFrame:
+    """The cached runs trained on MNIST (toy runs left out), newest first."""
+    runs = run_table()
+    if runs.empty or "task" not in runs:
+        return runs.iloc[0:0]
+    return runs[runs["task"] == "mnist"].reset_index(drop=True)
+
+
+def run_configs(keys: Iterable[str]) -> dict[str, RunConfig]:
+    """The RunConfig of each key (cheap: config.json only); keys whose entry turned corrupt are left out."""
+    configs = {}
+    for key in keys:
+        try:
+            configs[key] = cache.read_meta(key)["config"]
+        except cache.CorruptEntry:
+            continue
+    return configs
+
+
+def model(key: str):
+    """The Keras model of a cached run; LookupError when it cannot be loaded (never cached as a result)."""
+    run = cached_run(key)
+    if run is None:
+        raise LookupError(f"the cached model {key} could not be loaded")
+    return run.model
+
+
+# -- what a model computes, by model key: never recomputed on a rerun ------------------------
+
+
+@st.cache_data(max_entries=32, show_spinner="Computing this model's answers on the test digits (once per model)…")
+def test_predictions(key: str, dataset: str) -> evaluation.Predictions:
+    splits = mnist(dataset)
+    return evaluation.test_predictions(key, lambda: model(key), splits.x_test, splits.y_test)
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def saliency(key: str, image: np.ndarray, class_index: int | None = None) -> np.ndarray:
+    """Integrated-gradients saliency of a 28x28 image for one class (None: the predicted one)."""
+    return evaluation.saliency(model(key), image, class_index)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def feature_maps(key: str, image: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """(layer name, activations) of each convolution layer for a 28x28 image."""
+    return evaluation.feature_maps(model(key), image)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def filters(key: str) -> np.ndarray:
+    """The first convolution layer's kernels."""
+    return evaluation.filters(model(key))
+
+
+@st.cache_data(max_entries=4000, show_spinner=False)
+def card_png(key: str, dataset: str, index: int, probabilities: tuple[float, ...], true_label: int) -> bytes:
+    """A gallery card as PNG bytes, memoised: a rerun re-sends bytes instead of redrawing them (~7 ms each)."""
+    image = mnist(dataset).x_test[index]
+    return explorer_charts.png_bytes(explorer_charts.digit_card(image, np.asarray(probabilities), true_label))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def confusion_chart(key: str, matrix: np.ndarray, normalised: bool, selected: tuple[int, int] | None):
+    """The confusion figure, memoised per model and state (building a plotly figure costs ~0.1 s).
+
+    cache_resource, not cache_data: every run must get the very same figure. Streamlit derives the
+    chart's element id from the figure's JSON and a click is sent for that id; cache_data hands out
+    pickled copies, whose layout keys serialise in another order than the freshly built figure's, so
+    the rerun a first click triggers drew a "new" chart and the click was lost. Nothing mutates it.
+    """
+    return explorer_charts.confusion_figure(matrix, normalised=normalised, selected=selected)

@@ -11,9 +11,44 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from core.config import RunConfig, decode_value, encode_value
+from core.config import FieldError, RunConfig, decode_value, encode_value, expected
 
 _FIELDS = [f.name for f in dataclasses.fields(RunConfig)]
+
+# Every parameter a page understands besides the RunConfig fields (page file name -> names).
+PAGE_EXTRAS: dict[str, tuple[str, ...]] = {
+    "training": ("compare",),  # a run key to compare with
+    "explorer": ("compare", "true", "pred", "sort", "digit"),  # second model, error filter, order, open digit
+    "draw": ("run",),  # the model that reads the drawing
+    "boundary": (),
+    "runs": (),
+}
+
+SHOWN_CHARACTERS = 20  # a value longer than this is cut in a warning
+
+
+def shown(text: str) -> str:
+    """A parameter's text as a warning quotes it: cut to SHOWN_CHARACTERS with '…'."""
+    return repr(text if len(text) <= SHOWN_CHARACTERS else text[:SHOWN_CHARACTERS] + "…")
+
+
+def _clash_warning(name: str, text: str, error: ValueError, config: RunConfig) -> str:
+    """Why a value that parses was refused, naming the parameter that is really wrong."""
+    if isinstance(error, FieldError) and error.field == name:
+        return f"{name} must be {expected(name, task=config.task, arch=config.arch)}; got {shown(text)}"
+    if str(error).startswith(f"{name}="):  # the reason already quotes the value
+        return f"{name} was ignored: {error}"
+    return f"{name}={shown(text)} was ignored: {error}"
+
+
+def _task_warning(task: str, dataset_text: str | None, error: ValueError, config: RunConfig) -> str:
+    """Why a task (with the dataset given beside it, if any) was refused."""
+    if not (isinstance(error, FieldError) and error.field == "dataset"):
+        return _clash_warning("task", task, error, config)
+    if dataset_text is None:
+        kind, example = ("a toy", "xor") if task == "toy" else ("an MNIST", "embedded")
+        return f"task={task} needs {kind} dataset too, e.g. dataset={example} ({expected('dataset', task=task)}); task was ignored"
+    return f"dataset must be {expected('dataset', task=task)}; got {shown(dataset_text)}. task and dataset were ignored"
 
 
 def encode(config: RunConfig, defaults: RunConfig) -> dict[str, str]:
@@ -36,37 +71,55 @@ def decode(params: Mapping[str, Any], defaults: RunConfig, extra: Iterable[str] 
 
     `extra` names non-config parameters the page understands (e.g. 'run'); they are skipped here.
     """
+    config, warnings, _ = _decode(params, defaults, extra)
+    return config, warnings
+
+
+def _decode(params: Mapping[str, Any], defaults: RunConfig, extra: Iterable[str]) -> tuple[RunConfig, list[str], set[str]]:
+    """decode() plus the names of the parameters that were ignored (to clean them out of the address)."""
     warnings: list[str] = []
+    rejected: set[str] = set()
     allowed_extra = set(extra)
     values: dict[str, Any] = {}
+    texts: dict[str, str] = {}
     for name, raw in params.items():
         if name in allowed_extra:
             continue
         text = raw[-1] if isinstance(raw, (list, tuple)) and raw else raw
+        rejected.add(name)  # until it is applied
         if name not in _FIELDS:
-            warnings.append(f"Unknown URL parameter '{name}' was ignored.")
+            warnings.append(f"Unknown URL parameter {shown(str(name))} was ignored.")
             continue
         if not isinstance(text, str):
             warnings.append(f"URL parameter {name} was ignored: not text.")
             continue
         try:
             values[name] = decode_value(name, text)
-        except (ValueError, TypeError) as error:
-            warnings.append(f"URL parameter {name}={text[:40]!r} was ignored: {error or 'not understood'}.")
+            texts[name] = text
+        except (ValueError, TypeError):
+            context = {key: values.get(key, getattr(defaults, key)) for key in ("task", "arch")}
+            warnings.append(f"{name} must be {expected(name, **context)}; got {shown(text)}")
     try:
-        return (defaults.replace(**values) if values else defaults), warnings
+        config = defaults.replace(**values) if values else defaults
+        return config, warnings, rejected - set(values)
     except ValueError:
         pass
     # Some values clash with each other or are out of range: apply them one at a time, in field order.
+    # A task and the dataset beside it are one step: a dataset only makes sense for its task.
     config = defaults
     for name in _FIELDS:
-        if name not in values:
+        if name not in values or (name == "dataset" and "task" in values):
             continue
+        step = {key: values[key] for key in (("task", "dataset") if name == "task" else (name,)) if key in values}
         try:
-            config = config.replace(**{name: values[name]})
+            config = config.replace(**step)
+            rejected -= set(step)
         except ValueError as error:
-            warnings.append(f"URL parameter {name} was ignored: {error}.")
-    return config, warnings
+            if name == "task":
+                warnings.append(_task_warning(values["task"], texts.get("dataset"), error, config))
+            else:
+                warnings.append(_clash_warning(name, texts[name], error, config))
+    return config, warnings, rejected
 
 
 # -- Streamlit glue ---------------------------------------------------------------------------
@@ -115,17 +168,23 @@ def _restore_params() -> None:
         st.query_params.from_dict(remembered)  # the address bar shows them again
 
 
-def config_from_url(defaults: RunConfig, extra: Iterable[str] = ()) -> RunConfig:
+def config_from_url(defaults: RunConfig, extra: Iterable[str] = (), page: str | None = None) -> RunConfig:
     """The page's config from st.query_params; warnings are shown on the page.
 
-    A page opened again in the same session without parameters gets back its last ones.
+    `extra` (or the PAGE_EXTRAS of `page`) are the page's own parameters, kept as they are.
+    Ignored parameters are taken out of the address bar, so a shared link carries only what
+    applies. A page opened again in the same session without parameters gets back its last ones.
     """
     import streamlit as st
 
+    extras = set(extra) | set(PAGE_EXTRAS.get(page, ()) if page else ())
     _restore_params()
-    config, warnings = decode(_query_params(), defaults, extra)
+    params = _query_params()
+    config, warnings, rejected = _decode(params, defaults, extras)
     for warning in warnings:
         st.warning(warning, icon="⚠️")
+    if rejected:
+        st.query_params.from_dict({name: values for name, values in params.items() if name not in rejected})
     _remember_params()
     return config
 

@@ -200,14 +200,26 @@ def page(browser, output_dir, request):
     context.close()
 
 
+# The app root carries the script's run state: "initial" until the first run starts, then
+# "running" / "notRunning" (also "rerunRequested", "stopRequested", "compilationError").
+APP_IDLE_JS = """() => {
+  const app = document.querySelector('[data-testid=stApp]');
+  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+  const status = document.querySelector('[data-testid=stStatusWidget]');
+  return !status || !status.innerText.includes('Running');
+}"""
+
+
 def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has finished running the script (no 'running' indicator)."""
+    """Wait until Streamlit has run the page's script at least once and is not running it now.
+
+    Checking only the status widget's "Running" returned before the first run had even started
+    (the widget is absent then), so a test could click a form that was not drawn yet. A page that
+    watches a background job reruns a fragment every 0.5 s; those runs are short, so an idle
+    moment comes within a frame or two.
+    """
     page.wait_for_selector("[data-testid=stApp]", timeout=timeout)
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=stStatusWidget]')"
-        " || !document.querySelector('[data-testid=stStatusWidget]').innerText.includes('Running')",
-        timeout=timeout,
-    )
+    page.wait_for_function(APP_IDLE_JS, timeout=timeout)
 
 
 def train_in_subprocess(cache: Path, *args: str) -> dict:

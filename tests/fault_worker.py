@@ -127,7 +127,7 @@ def inspect(config_dict: dict) -> dict:
         return {p.name for p in root.iterdir() if p.is_dir() and cache.KEY_PATTERN.match(p.name)}
 
     before = entry_folders()
-    listed = set(cache.list_runs()["key"].tolist())
+    listed = {run.key for run in cache.list_runs()}
     after = entry_folders()  # another lane may add entries meanwhile, never remove any
     incomplete = sorted(key for key in before if any(not (root / key / name).is_file() for name in cache.ENTRY_FILES))
     unloadable = []
@@ -254,13 +254,13 @@ def lister(fd: int, until_file: str) -> None:
     root = cache.cache_root()
     listings, partial = 0, []
     while not os.path.exists(until_file):
-        for key in cache.list_runs()["key"].tolist():
+        for key in [run.key for run in cache.list_runs()]:
             missing = [name for name in cache.ENTRY_FILES if not (root / key / name).is_file()]
             if missing:
                 partial.append({"key": key, "missing": missing})
         listings += 1
         time.sleep(0.01)
-    _send(fd, {"event": "done", "listings": listings, "partial": partial, "final": sorted(cache.list_runs()["key"].tolist())})
+    _send(fd, {"event": "done", "listings": listings, "partial": partial, "final": sorted(run.key for run in cache.list_runs())})
 
 
 def race(configs: list[RunConfig], with_lister: bool = False) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from core import boundary
+from core import boundary, grids
 from core.config import RunConfig
 from core.data import toy_bounds, toy_splits
 from core.models import build_model
@@ -116,7 +116,7 @@ def test_grid_lookup_reads_the_nearest_cell():
 
 def test_architecture_grid_rows_are_layers_columns_units():
     base = RunConfig(task="toy", dataset="xor", layers=2, units=4, activation="tanh")
-    grid = boundary.architecture_grid(base, [0, 1, 3], [2, 8])
+    grid = grids.layers_by_units(base, [0, 1, 3], [2, 8])
     assert [[(c.layers, c.units_per_layer()) for c in row] for row in grid] == [
         [(0, ()), (0, ())], [(1, (2,)), (1, (8,))], [(3, (2, 2, 2)), (3, (8, 8, 8))]
     ]

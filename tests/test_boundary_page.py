@@ -58,7 +58,7 @@ def test_untrained_combination_shows_the_data_and_a_train_button(cache_dir):
     assert not at.exception
     assert any("not been trained yet" in i.value for i in at.info)
     assert len(at.get("plotly_chart")) >= 2  # the data plot + the (empty) small multiples
-    assert cache.list_runs().empty
+    assert cache.list_runs() == []
 
 
 @pytest.mark.usefixtures("jobs_settle")
@@ -95,7 +95,7 @@ def test_degenerate_split_gives_a_clear_message_and_trains_nothing(cache_dir):
     assert not at.exception
     assert any("nothing was trained" in e.value and "no points of class" in e.value for e in at.error)
     assert not [b for b in at.button if b.label == "Train"]
-    assert cache.list_runs().empty
+    assert cache.list_runs() == []
 
 
 def test_user_points_from_the_url_are_drawn_and_clearable(cache_dir):
@@ -186,7 +186,7 @@ def test_the_job_panel_draws_the_live_boundary_and_stop_caches_nothing(cache_dir
     stop_button(at, long.key()).click().run()
     assert not at.exception, at.exception
     assert finish(long.key()).state == "cancelled"
-    assert not cache.exists(long) and cache.list_runs().empty
+    assert not cache.exists(long) and cache.list_runs() == []
     at.run()
     assert not at.exception
     assert stop_button(at, long.key()) is None

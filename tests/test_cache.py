@@ -77,7 +77,30 @@ def test_listing_skips_half_written_entries(cache_dir, tiny_mlp):
     partial = cache_dir / "0123456789abcdef"
     partial.mkdir()
     (partial / "model.keras").write_bytes(b"half")
-    assert list(cache.list_runs()["key"]) == [tiny_mlp.key()]
+    assert [run.key for run in cache.list_runs()] == [tiny_mlp.key()]
+
+
+def test_list_runs_gives_typed_summaries_newest_first(cache_dir, tiny_mlp):
+    older = cache.get_or_train(tiny_mlp)
+    meta_file = cache_dir / tiny_mlp.key() / "meta.json"
+    meta = json.loads(meta_file.read_text())
+    meta["created"] = "2000-01-01T00:00:00+00:00"  # written long ago
+    meta_file.write_text(json.dumps(meta))
+    newer_config = tiny_mlp.replace(units=8)
+    cache.get_or_train(newer_config)
+
+    summaries = cache.list_runs()
+    assert [s.key for s in summaries] == [newer_config.key(), tiny_mlp.key()]
+    summary = summaries[1]
+    assert isinstance(summary, cache.RunSummary)
+    assert summary.config == tiny_mlp and summary.description == tiny_mlp.describe()
+    assert summary.test_accuracy == older.meta["test_accuracy"] and 0.0 <= summary.val_accuracy <= 1.0
+    assert summary.epochs_run == 2 and summary.params == older.meta["params"] and summary.size_mb > 0
+    assert summary.last_used.tzinfo is not None
+    with pytest.raises(AttributeError):
+        summary.key = "changed"  # frozen
+    row = summary.as_row()
+    assert row["units"] == 16 and row["key"] == tiny_mlp.key() and row["created"] == "2000-01-01T00:00:00+00:00"
 
 
 def test_save_is_all_or_nothing(cache_dir, tiny_mlp, monkeypatch):
@@ -121,7 +144,7 @@ def test_remove_and_list(cache_dir, tiny_mlp):
     assert len(cache.list_runs()) == 1
     assert cache.remove(tiny_mlp.key())
     assert not cache.remove(tiny_mlp.key())
-    assert cache.list_runs().empty
+    assert cache.list_runs() == []
 
 
 def test_eviction_honours_the_cap_least_recently_used_first(cache_dir, tiny_mlp, monkeypatch):

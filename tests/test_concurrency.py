@@ -89,4 +89,4 @@ def test_two_cli_processes_train_a_new_combination_once(cache_dir):
     summaries = [json.loads(out.strip().splitlines()[-1]) for out, _ in outputs]
     assert sorted(s["cached"] for s in summaries) == [False, True]
     assert summaries[0]["key"] == summaries[1]["key"] and summaries[0]["created"] == summaries[1]["created"]
-    assert cache.list_runs()["key"].tolist() == [summaries[0]["key"]]
+    assert [run.key for run in cache.list_runs()] == [summaries[0]["key"]]

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from core.config import SCHEMA_VERSION, RunConfig
+from core.config import SCHEMA_VERSION, RunConfig, decode_value, expected
 from core.presets import PRESETS, preset
 from tests.conftest import REPO
 
@@ -125,3 +125,21 @@ def test_schema_version_is_part_of_the_key(monkeypatch):
     before = RunConfig().key()
     monkeypatch.setattr(core.config, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
     assert RunConfig().key() != before
+
+
+@pytest.mark.parametrize(
+    "name, text, reason",
+    [("layers", "abc", "not a whole number"), ("dropout", "lots", "not a number"), ("dropout", "inf", "not a finite number"),
+     ("units", "64,x", "e.g. 64,16"), ("user_points", "1:2", "x:y:class"), ("batch_norm", "maybe", "expected 1 or 0")],
+)
+def test_decode_value_refuses_in_plain_words(name, text, reason):
+    with pytest.raises(ValueError) as error:
+        decode_value(name, text)
+    assert reason in str(error.value) and "invalid literal" not in str(error.value)
+
+
+def test_expected_says_what_each_field_takes():
+    assert expected("layers") == "a whole number from 0 to 6"
+    assert expected("layers", arch="cnn") == "a whole number from 1 to 4 for a CNN"
+    assert expected("dataset", task="mnist") == "one of embedded, full for task=mnist"
+    assert all(expected(name) != "a valid value" for name in RunConfig.__dataclass_fields__)

@@ -127,7 +127,7 @@ def test_an_unreadable_entry_warns_and_retrains(cache_dir, tiny_mlp, monkeypatch
     config = tiny_mlp.replace(epochs=1)
     first = cache.get_or_train(config)
     Unreadable(first.path, monkeypatch, like_non_root_rename)
-    assert cache.list_runs().empty  # unreadable: not listed, and listing does not crash
+    assert cache.list_runs() == []  # unreadable: not listed, and listing does not crash
 
     run = cache.get_or_train(config)
 
@@ -135,7 +135,7 @@ def test_an_unreadable_entry_warns_and_retrains(cache_dir, tiny_mlp, monkeypatch
     assert len(run.notes) == 1 and "corrupt" in run.notes[0] and "trained again" in run.notes[0]
     again = cache.load(config)
     assert again is not None and again.notes == []
-    assert cache.list_runs()["key"].tolist() == [config.key()]
+    assert [run.key for run in cache.list_runs()] == [config.key()]
 
 
 # -- a failing write (simulated ENOSPC) -------------------------------------------------------

@@ -150,6 +150,20 @@ def test_an_impossible_combination_names_the_field_and_keeps_the_users_edits():
     assert (submissions(at)[-1].layers, submissions(at)[-1].epochs) == (1, 5)
 
 
+def test_per_layer_text_is_read_by_the_url_decoder_with_a_readable_error():
+    at = open_form(TINY)
+    widget(at, "text_input", "Units per layer").set_value("64, 16")
+    widget(at, "slider", "Conv blocks").set_value(2)
+    submit(at)
+    assert submissions(at)[-1].units == (64, 16)
+    assert at.query_params["units"] == "64,16"
+    widget(at, "text_input", "Units per layer").set_value("64;16")
+    submit(at)
+    assert len(submissions(at)) == 1
+    assert any("per-layer units must be a comma-separated list, e.g. 64,16" in e.value for e in at.error)
+    assert not any("invalid literal" in e.value for e in at.error)
+
+
 def test_boundary_page_keeps_each_chosen_dataset_at_the_first_try(cache_dir):
     """The reported reproduction on the real page (blocks / spiral needed two tries). Training
     runs in the background there; what matters here is which config the page was given."""

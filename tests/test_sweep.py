@@ -27,7 +27,7 @@ def test_local_sweep_trains_each_combination_once(cache_dir, capsys, count_train
     assert len(rows) == 4 and len({r["key"] for r in rows}) == 4
     assert [r["cached"] for r in rows] == [False] * 4
     assert sorted(count_trainings) == sorted(r["key"] for r in rows)
-    assert sorted(cache.list_runs()["key"]) == sorted(r["key"] for r in rows)
+    assert sorted(run.key for run in cache.list_runs()) == sorted(r["key"] for r in rows)
 
     assert cli.main(argv) == 0  # a second, overlapping sweep loads instead of training
     again = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
@@ -46,7 +46,7 @@ def test_the_ray_engine_without_ray_says_how_to_install_it(cache_dir, capsys, mo
     assert cli.main(["sweep", *TINY, "--grid", "seed=1,2", "--engine", "ray"]) == 2
     err = capsys.readouterr().err
     assert "pip install -r requirements-ray.txt" in err
-    assert cache.list_runs().empty
+    assert cache.list_runs() == []
 
 
 def test_address_needs_the_ray_engine(cache_dir, capsys):
@@ -79,7 +79,7 @@ def test_ray_sweep_of_four_tiny_mlps_lands_in_the_shared_cache(cache_dir):
     assert len(progress) == 4, err[-3000:]  # one progress line per finished trial
 
     # Every trial is a valid entry of the shared cache, as the Runs page lists it ...
-    assert sorted(cache.list_runs()["key"]) == sorted(r["key"] for r in rows)
+    assert sorted(run.key for run in cache.list_runs()) == sorted(r["key"] for r in rows)
     for row in rows:
         run = cache.load(row["key"])
         assert run is not None and run.meta["test_accuracy"] == row["test_accuracy"]

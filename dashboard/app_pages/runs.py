@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from core import cache
@@ -18,14 +19,14 @@ st.caption("Queued and running trainings of everyone using this cache (any page,
 training_ui.jobs_table()
 
 st.subheader("Cached models")
-runs = resources.run_table()
-if runs.empty:
+summaries = cache.list_runs()
+if not summaries:
     st.info("No model has been trained yet. Train one on the **Train** page or with `python -m core train --preset seed001-dnn`.")
     st.stop()
 
-columns = ["key", "description", "test_accuracy", "val_accuracy", "epochs_run", "train_seconds", "params", "size_mb", "created"]
-table = runs[columns].copy()
-st.metric("Cached models", len(table), help=f"{table['size_mb'].sum():.1f} MB on disk")
+COLUMNS = ["key", "description", "test_accuracy", "val_accuracy", "epochs_run", "train_seconds", "params", "size_mb", "created"]
+table = pd.DataFrame([{name: getattr(summary, name) for name in COLUMNS} for summary in summaries], columns=COLUMNS)
+st.metric("Cached models", len(summaries), help=f"{sum(summary.size_mb for summary in summaries):.1f} MB on disk")
 selection = st.dataframe(
     table,
     hide_index=True,
@@ -45,25 +46,22 @@ selection = st.dataframe(
         "created": st.column_config.TextColumn("created (UTC)"),
     },
 )
-chosen = [table.iloc[i]["key"] for i in selection.selection.rows] if selection and selection.selection else []
+rows = selection.selection.rows if selection and selection.selection else []
+chosen = [summaries[i] for i in rows if i < len(summaries)]  # a row deleted meanwhile is gone
 if len(chosen) == 1:
-    row = runs[runs["key"] == chosen[0]].iloc[0]
-    try:
-        config = cache.read_meta(chosen[0])["config"]
-    except cache.CorruptEntry as error:
-        st.warning(f"That run can no longer be read ({error}); refresh the table.")
-        st.stop()
-    st.subheader(row["description"])
+    summary = chosen[0]
+    st.subheader(summary.description)
     links = st.columns(3)
-    if config.task == "mnist":
-        links[0].page_link("app_pages/training.py", label="Open on Train", icon=":material/model_training:", query_params=state.full_params(config))
-        links[1].page_link("app_pages/explorer.py", label="Explore its errors", icon=":material/search:", query_params=state.full_params(config))
+    params = state.full_params(summary.config)
+    if summary.config.task == "mnist":
+        links[0].page_link("app_pages/training.py", label="Open on Train", icon=":material/model_training:", query_params=params)
+        links[1].page_link("app_pages/explorer.py", label="Explore its errors", icon=":material/search:", query_params=params)
     else:
-        links[0].page_link("app_pages/boundary.py", label="Open in Decision boundaries", icon=":material/scatter_plot:", query_params=state.full_params(config))
+        links[0].page_link("app_pages/boundary.py", label="Open in Decision boundaries", icon=":material/scatter_plot:", query_params=params)
 if chosen:
     st.write(f"{len(chosen)} selected.")
     if st.button(f"Delete {len(chosen)} run(s)", type="secondary", icon=":material/delete:"):
-        removed = sum(cache.remove(key) for key in chosen)
+        removed = sum(cache.remove(summary.key) for summary in chosen)
         resources.forget_models()
         st.toast(f"Deleted {removed} run(s).")
         st.rerun()

@@ -13,6 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from core.boundary import grid_lookup
+
 CLASS_COLOURS = ("#f28e2b", "#1f77b4", "#2ca02c")  # class 0 orange, class 1 blue, class 2 green
 DIVERGING = [[0.0, CLASS_COLOURS[0]], [0.5, "#ffffff"], [1.0, CLASS_COLOURS[1]]]
 NEURON_SCALE = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]  # negative red, zero white, positive blue
@@ -112,26 +114,19 @@ def _point_traces(points: np.ndarray, labels: np.ndarray, kind: str, predicted: 
     return traces
 
 
-def _nearest_cells(probabilities: np.ndarray, bounds, points: np.ndarray) -> np.ndarray:
-    height, width = probabilities.shape[:2]
-    x_min, x_max, y_min, y_max = bounds
-    columns = np.clip(np.round((points[:, 0] - x_min) / (x_max - x_min) * (width - 1)), 0, width - 1).astype(int)
-    rows = np.clip(np.round((points[:, 1] - y_min) / (y_max - y_min) * (height - 1)), 0, height - 1).astype(int)
-    return probabilities[rows, columns]
-
-
 def click_layer(bounds, cells: int = CLICK_GRID, probabilities: np.ndarray | None = None) -> go.Scatter:
     """Near-invisible markers covering the plane; their customdata are the coordinates of a click.
 
     They also carry the hover text (the model's probabilities there), since the heatmap under
     them must not take hover: Plotly would report the heatmap cell, and Streamlit gets no point.
+    The probabilities at the markers are read from the grid by core.boundary.grid_lookup.
     """
     x_min, x_max, y_min, y_max = bounds
     xx, yy = np.meshgrid(np.linspace(x_min, x_max, cells), np.linspace(y_min, y_max, cells))
     coordinates = np.stack([xx.ravel(), yy.ravel()], axis=1)
     if probabilities is not None:
         probabilities = np.asarray(probabilities, dtype=np.float32)
-        at = _nearest_cells(probabilities, bounds, coordinates)
+        at = grid_lookup(probabilities, bounds, coordinates)
         text = [" · ".join(f"P(class {c}) {p:.0%}" for c, p in enumerate(row)) for row in at]
     else:
         text = [""] * len(coordinates)

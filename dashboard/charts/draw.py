@@ -12,6 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from core.preprocess import CENTRE, centre_of_mass, ink_bbox
 from dashboard.charts.common import PREDICTED_COLOUR, TRUE_COLOUR
 
 UNSURE_BELOW = 0.6  # a top probability under this earns a "not sure" note
@@ -65,28 +66,21 @@ def step_picture(image: np.ndarray, size: int = 150) -> bytes:
     return buffer.getvalue()
 
 
-def _centre_of_mass(image: np.ndarray) -> tuple[float, float] | None:
-    total = float(image.sum())
-    if total <= 0:
-        return None
-    rows, columns = np.indices(image.shape)
-    return float((rows * image).sum() / total), float((columns * image).sum() / total)
-
-
-def preview_figure(image: np.ndarray, guides: bool = True, size: int = 240, centre: float = 14.0) -> go.Figure:
+def preview_figure(image: np.ndarray, guides: bool = True, size: int = 240, centre: float = CENTRE) -> go.Figure:
     """The 28x28 image the model sees, cell by cell; with `guides`, the ink's bounding box (dashed)
-    and its centre of mass (dot) against the field's target centre (cross)."""
+    and its centre of mass (dot) against the field's target centre (cross). Box and mass come from
+    `core.preprocess`, the very functions that framed the digit."""
     image = np.asarray(image, dtype=np.float32)
     height = image.shape[0]
     figure = go.Figure(
         go.Heatmap(z=image, colorscale="gray", zmin=0, zmax=255, showscale=False, hovertemplate="row %{y}, column %{x}: %{z:.0f}<extra></extra>")
     )
+    box = ink_bbox(image) if guides else None
     if guides:
-        ink = np.argwhere(image > 0)
-        if len(ink):
-            (top, left), (bottom, right) = ink.min(axis=0), ink.max(axis=0)
+        if box is not None:
+            top, left, bottom, right = box  # exclusive ends
             figure.add_shape(
-                type="rect", x0=left - 0.5, x1=right + 0.5, y0=top - 0.5, y1=bottom + 0.5,
+                type="rect", x0=left - 0.5, x1=right - 0.5, y0=top - 0.5, y1=bottom - 0.5,
                 line=dict(color="#4fc3f7", width=1.5, dash="dash"),
             )
         figure.add_trace(
@@ -95,8 +89,8 @@ def preview_figure(image: np.ndarray, guides: bool = True, size: int = 240, cent
                 marker=dict(symbol="cross-thin", size=18, line=dict(color=TRUE_COLOUR, width=2)), hoverinfo="name",
             )
         )
-        mass = _centre_of_mass(image)
-        if mass is not None:
+        if box is not None:
+            mass = centre_of_mass(image)
             figure.add_trace(
                 go.Scatter(
                     x=[mass[1]], y=[mass[0]], mode="markers", name="centre of mass",

@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
+from core.evaluation import row_normalised
 from dashboard.charts.common import NEUTRAL_COLOUR, PREDICTED_COLOUR, TRUE_COLOUR
 from dashboard.selection import customdata_values, selected_points
 
@@ -38,8 +39,7 @@ def confusion_figure(
     n = counts.shape[0]
     if counts.shape != (n, n):
         raise ValueError(f"a confusion matrix must be square, not {counts.shape}")
-    totals = counts.sum(axis=1, keepdims=True)
-    shares = np.divide(counts, totals, out=np.zeros(counts.shape, dtype=np.float64), where=totals > 0)
+    shares = row_normalised(counts)
     values = shares if normalised else counts.astype(np.float64)
     diagonal = np.eye(n, dtype=bool)
     text = np.empty(counts.shape, dtype=object)
