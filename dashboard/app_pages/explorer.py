@@ -17,7 +17,6 @@ from dashboard import resources, state
 from dashboard.views import explorer as view
 
 DEFAULTS = preset("base")  # the training page's defaults: the same URL means the same model
-URL_EXTRAS = ("compare", "true", "pred", "sort", "digit")
 
 st.title("Misclassified digits")
 st.caption(
@@ -25,7 +24,7 @@ st.caption(
     "Click a cell of the confusion matrix to see those digits; open one for the full story."
 )
 
-url_config = state.config_from_url(DEFAULTS, extra=URL_EXTRAS)
+url_config = state.config_from_url(DEFAULTS, page="explorer")  # its own parameters: state.PAGE_EXTRAS
 runs = resources.mnist_runs()
 if runs.empty:
     view.render_no_models()
