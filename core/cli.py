@@ -8,16 +8,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from typing import Any
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-from core import grids  # noqa: E402
-from core.config import RunConfig, decode_value  # noqa: E402
-from core.presets import PRESETS, preset  # noqa: E402
+from core import grids
+from core.config import RunConfig, decode_value
+from core.presets import PRESETS, preset
 
 CONFIG_FLAGS = {
     "task": "task", "dataset": "dataset", "arch": "arch", "layers": "layers", "units": "units", "activation": "activation",

@@ -8,13 +8,10 @@ first conv layer's kernels and the activations of every conv/pool layer for the 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
 IMAGE_SHAPE = (28, 28)
 # Layer types whose outputs are images (H, W, C) worth showing as feature maps.

@@ -8,14 +8,10 @@ model, so a saved `model.keras` loads and predicts with plain Keras and no proje
 
 from __future__ import annotations
 
-import os
+import keras
+import numpy as np
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-from core.config import RunConfig  # noqa: E402
+from core.config import RunConfig
 
 # Keras' default momentum (0.99) needs ~500 steps before the moving statistics forget their
 # initial values; a 3,500-digit epoch is only ~30-55 steps, so short runs predicted one class at

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # `streamlit run dashboard/app.py` puts only dashboard/ on the path
-    sys.path.insert(0, str(REPO))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
+from dashboard.resources import job_runner
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # (file, title, icon, url path); the first is the landing page.
@@ -26,8 +21,6 @@ PAGES = [
 st.set_page_config(page_title="Neural Lab", page_icon="🧠", layout="wide")
 # The first visit starts the training workers (they import TensorFlow while the user reads the page),
 # so nobody's first training waits ~8 s for imports.
-from dashboard.resources import job_runner  # noqa: E402
-
 job_runner()
 pages = [
     st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path)

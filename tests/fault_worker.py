@@ -19,16 +19,12 @@ import json
 import os
 import random
 import signal
-import sys
 import time
 from pathlib import Path
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from core import cache  # noqa: E402  (imports keras/TensorFlow once, in the parent)
-from core.config import RunConfig  # noqa: E402
-from core.data import load_mnist  # noqa: E402
+from core import cache  # imports keras/TensorFlow once, in the parent
+from core.config import RunConfig
+from core.data import load_mnist
 
 SAVE_STEP_SECONDS = 0.04  # widen the save so that random kills land inside it
 FSYNC_PAUSE_SECONDS = 0.5  # the complete-but-not-renamed moment, held long enough to be hit
