@@ -163,6 +163,20 @@ def announce_once(key: str) -> bool:
     return True
 
 
+def train_missing(missing: list[RunConfig], *, label: str, button: str, icon: str, key: str | None = None) -> None:
+    """A grid's "Train the N missing …" button (cells already queued or running are not offered again),
+    then one progress bar over the grid's jobs until they end."""
+    training = active_keys(config.key() for config in missing)
+    waiting = [config for config in missing if config.key() not in training]
+    if waiting and st.button(button.format(count=len(waiting)), icon=icon, key=key):
+        queued, refused = submit_many(waiting)
+        if refused:
+            st.warning(refused, icon=":material/hourglass_full:")
+        training = sorted(set(training) | set(queued))
+    if training:
+        watch_many(training, label)
+
+
 def active_keys(keys: Iterable[str]) -> list[str]:
     """The keys among `keys` whose job is queued or running right now."""
     result = []

@@ -289,15 +289,7 @@ def render_small_multiples(config: RunConfig, bounds: Bounds, discretize: bool) 
     rows = grids.layers_by_units(config, layer_counts, unit_counts)
     unique = list({c.key(): c for row in rows for c in row}.values())
     missing = [c for c in unique if not cache.exists(c)]
-    training = training_ui.active_keys(c.key() for c in missing)
-    waiting = [c for c in missing if c.key() not in training]
-    if waiting and st.button(f"Train the {len(waiting)} missing combination(s)", icon=":material/grid_view:"):
-        queued, refused = training_ui.submit_many(waiting)
-        if refused:
-            st.warning(refused, icon=":material/hourglass_full:")
-        training = sorted(set(training) | set(queued))
-    if training:
-        training_ui.watch_many(training, "Small multiples")
+    training_ui.train_missing(missing, label="Small multiples", button="Train the {count} missing combination(s)", icon=":material/grid_view:")
     found = [[_final_grid(c.key()) if cache.exists(c) else (None, None) for c in row] for row in rows]
     if missing:
         st.caption(f"{len(missing)} of {len(unique)} combinations are not trained yet (blank cells).")

@@ -297,24 +297,25 @@ def render_comparison(key: str, config: RunConfig, predictions: evaluation.Predi
         first_name, second_name = f"{first_name} ({key[:6]})", f"{second_name} ({compare_key[:6]})"
     st.subheader(f"{first_name} vs {second_name}")
     fixed_column, introduced_column = st.columns(2, gap="large")
-    with fixed_column:
-        st.markdown(f"**{len(comparison.fixed)} errors fixed** by {second_name} (wrong for {first_name}, right for {second_name})")
-        fixed = evaluation.misclassified(predictions).set_index("index").loc[comparison.fixed].reset_index()
-        fixed = fixed.sort_values("confidence", ascending=False).head(COMPARE_SHOWN)
-        if fixed.empty:
-            st.info(f"{second_name} fixes none of {first_name}'s errors.")
-        render_cards(fixed, predictions, key, config.dataset, "fixed",
-                     caption=lambda row: f"{first_name}: {int(row['predicted'])} ✗ · {second_name}: {int(row['true'])} ✓",
-                     per_row=COMPARE_COLUMNS)
-    with introduced_column:
-        st.markdown(f"**{len(comparison.introduced)} errors introduced** by {second_name} (right for {first_name})")
-        introduced = evaluation.misclassified(second).set_index("index").loc[comparison.introduced].reset_index()
-        introduced = introduced.sort_values("confidence", ascending=False).head(COMPARE_SHOWN)
-        if introduced.empty:
-            st.info(f"{second_name} makes no error that {first_name} did not make.")
-        render_cards(introduced, second, compare_key, compare_config.dataset, "introduced",
-                     caption=lambda row: f"{second_name}: {int(row['predicted'])} ✗ · true {int(row['true'])}",
-                     per_row=COMPARE_COLUMNS)
+    # Each side shows the digits with the probabilities of the model that got them wrong.
+    sides = [
+        (fixed_column, "fixed", comparison.fixed, predictions, key, config.dataset,
+         f"**{len(comparison.fixed)} errors fixed** by {second_name} (wrong for {first_name}, right for {second_name})",
+         f"{second_name} fixes none of {first_name}'s errors.",
+         lambda row: f"{first_name}: {int(row['predicted'])} ✗ · {second_name}: {int(row['true'])} ✓"),
+        (introduced_column, "introduced", comparison.introduced, second, compare_key, compare_config.dataset,
+         f"**{len(comparison.introduced)} errors introduced** by {second_name} (right for {first_name})",
+         f"{second_name} makes no error that {first_name} did not make.",
+         lambda row: f"{second_name}: {int(row['predicted'])} ✗ · true {int(row['true'])}"),
+    ]
+    for column, name, indices, wrong_model, model_key, dataset, heading, nothing, caption in sides:
+        with column:
+            st.markdown(heading)
+            digits = evaluation.misclassified(wrong_model).set_index("index").loc[indices].reset_index()
+            digits = digits.sort_values("confidence", ascending=False).head(COMPARE_SHOWN)
+            if digits.empty:
+                st.info(nothing)
+            render_cards(digits, wrong_model, model_key, dataset, name, caption=caption, per_row=COMPARE_COLUMNS)
     st.caption(f"{len(comparison.both_wrong)} digits are wrong for both. Cards show the probabilities of the model that got them wrong; "
                f"each side shows at most {COMPARE_SHOWN}, the most confident mistakes first.")
 

@@ -19,14 +19,7 @@ from core.jobs import Job
 from core.models import layer_table
 from core.training import Run
 from dashboard import resources, training_ui
-from dashboard.charts.training import (
-    compare_curves,
-    gap_summary,
-    learning_curve,
-    parallel_coordinates,
-    parallel_table,
-    sweep_heatmap,
-)
+from dashboard.charts import training as charts
 from dashboard.controls import UNIT_CHOICES
 
 COMPARE_KEY = "compare_runs"
@@ -101,12 +94,12 @@ def render_curves(run: Run) -> None:
     meta = run.meta
     columns = st.columns(2)
     for column, metric in zip(columns, ("loss", "accuracy"), strict=True):
-        figure = learning_curve(
+        figure = charts.learning_curve(
             run.history, metric, epochs=run.config.epochs, best_epoch=meta.get("best_epoch"),
             early_stopped_at=meta.get("early_stopped_at"),
         )
         column.empty().plotly_chart(figure, width="stretch", key=f"final-{metric}")
-    gap = gap_summary(run.history)
+    gap = charts.gap_summary(run.history)
     if gap is not None:
         if gap["gap"] > 0.02:
             verdict = "overfitting: the shaded gap is what memorising the training set costs"
@@ -191,12 +184,12 @@ def render_compare(current: RunConfig, runs: pd.DataFrame, requested: str | None
             history = cache.read_history(key)
             if history is not None:
                 histories[f"{labels[key][:60]} [{key[:6]}]"] = history
-        st.plotly_chart(compare_curves(histories, metric), width="stretch", key="compare_chart")
+        st.plotly_chart(charts.compare_curves(histories, metric), width="stretch", key="compare_chart")
     else:
         st.caption("Pick runs above to overlay their curves.")
     st.subheader("All cached runs: hyperparameters → validation accuracy")
-    table = parallel_table(mnist_runs)
-    st.plotly_chart(parallel_coordinates(table), width="stretch", key="parallel_chart")
+    table = charts.parallel_table(mnist_runs)
+    st.plotly_chart(charts.parallel_coordinates(table), width="stretch", key="parallel_chart")
     st.caption("Each line is one cached run; drag along an axis to filter.")
 
 
@@ -215,17 +208,11 @@ def render_sweep(current: RunConfig) -> None:
     cells = [cell for cell in grids.grid(current, {"layers": sorted(layers), "units": sorted(units)}) if cell.config is not None]
     known = set(cache.entry_keys())
     missing = [cell.config for cell in cells if cell.config.key() not in known]
-    training = training_ui.active_keys(config.key() for config in missing)
-    waiting = [config for config in missing if config.key() not in training]
-    if waiting and st.button(f"Train the {len(waiting)} missing cell(s)", icon=":material/grid_on:", key="sweep_train"):
-        queued, refused = training_ui.submit_many(waiting)
-        if refused:
-            st.warning(refused, icon=":material/hourglass_full:")
-        training = sorted(set(training) | set(queued))
-    if training:
-        training_ui.watch_many(training, "Layers × units grid")
+    training_ui.train_missing(
+        missing, label="Layers × units grid", button="Train the {count} missing cell(s)", icon=":material/grid_on:", key="sweep_train"
+    )
     accuracy = resources.run_table().set_index("key")["val_accuracy"] if cache.entry_keys() else pd.Series(dtype=float)
     frame = pd.DataFrame(
         [{**cell.values, "val_accuracy": float(accuracy.get(cell.config.key(), float("nan")))} for cell in cells]
     )
-    st.plotly_chart(sweep_heatmap(frame), width="stretch", key="sweep_chart")
+    st.plotly_chart(charts.sweep_heatmap(frame), width="stretch", key="sweep_chart")
