@@ -20,7 +20,7 @@ Every number is a ratio inside one run, the variants alternated (A B C, B C A, .
    first curve point; the same on the then warm server. When the job started tells when the worker
    was warm. Plus `JobRunner(...).warm()` timed in a plain `python -c` process (1 and 2 workers).
 
-    nice -n 10 .venv/bin/python bench/jobs.py --parts throughput     # ~8 min on 2 cores (--pairs 4)
+    nice -n 10 .venv/bin/python bench/jobs.py --parts throughput     # ~6-12 min on 2 cores (--pairs 4)
     nice -n 10 .venv/bin/python bench/jobs.py --parts pages          # ~8 min (--tries 5; includes memory)
     nice -n 10 .venv/bin/python bench/jobs.py --parts cold           # ~4 min (--cold-tries 3)
     nice -n 10 .venv/bin/python bench/jobs.py                        # all three, ~20 min

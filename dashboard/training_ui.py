@@ -202,7 +202,7 @@ def ended_message(job: Job | None, within_seconds: float = 3600) -> tuple[str, s
 def jobs_table(limit: int = 30) -> None:
     """Every queued/running job of this cache (any session, any server) with progress and Cancel."""
 
-    @st.fragment(run_every=1.0)
+    @st.fragment(run_every=2.0)
     def panel() -> None:
         active = jobs.list_jobs(active_only=True)[:limit]
         keys = {job.key for job in active}
