@@ -55,6 +55,7 @@ PUBLISH_SECONDS = 0.5
 HEARTBEAT_SECONDS = 2.0
 STALE_SECONDS = 30.0
 OWNER_GRACE_SECONDS = 5.0
+WORKER_NICENESS = 10
 CANCEL_CHECK_SECONDS = 0.2
 HOST = socket.gethostname()
 
@@ -395,6 +396,10 @@ def _warm_worker() -> None:
 def _worker_main(inbox, outbox) -> None:
     import queue
 
+    try:
+        os.nice(WORKER_NICENESS)  # pages first: a training may wait a few ms, a student should not
+    except OSError:
+        pass
     _warm_worker()
     parent = os.getppid()
     outbox.put(("ready", os.getpid(), None))
@@ -568,7 +573,7 @@ class JobRunner:
                 if len(mine) >= self.max_per_session:
                     raise QueueFull(
                         f"You already have {len(mine)} trainings queued or running (the limit per visitor is {self.max_per_session}); "
-                        "this one was not queued. Wait for one to finish (or cancel one in the Jobs list), then press again."
+                        "this one was not queued. Wait for one to finish (or cancel one under Background trainings on the Runs page), then press again."
                     )
             if len(self._queue) >= self.max_queued:
                 raise QueueFull(
