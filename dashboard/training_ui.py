@@ -21,7 +21,7 @@ from core.jobs import Job, QueueFull
 from dashboard.charts.training import learning_curve
 from dashboard.resources import job_runner
 
-POLL_SECONDS = 0.5
+POLL_SECONDS = 1.0  # bench/RESULTS-jobs.md: every poll redraws two Plotly charts in the browser
 SESSION_KEY = "neural_lab_session_id"
 TRAINED_KEY = "trained_this_session"  # keys whose job this session submitted and that trained (tests count them)
 SUBMITTED_KEY = "jobs_submitted_this_session"
