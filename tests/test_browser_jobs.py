@@ -8,9 +8,10 @@ One server (its own temporary cache, one worker, at most 1 job per visitor and 1
 every scenario; the two-servers one adds a second server on the same cache folder. A small CNN on
 the embedded digits (1 conv block of 8 filters, batch 32) takes ~1 s per epoch on an idle machine,
 so the epoch count sets how long a job lasts. The machine is shared and noisy: waits are generous,
-nothing asserts a duration, and where a scenario needs the job still running when it acts, it
-checks that from the job record instead of hoping. Random seeds keep a retried test off the first
-try's cache entry.
+nothing asserts a duration, and the job records on disk say what happened. Where a scenario needs
+the job still running while slow pages load (a second visitor, the bounds), the job's worker is
+frozen meanwhile (SIGSTOP, then SIGCONT): the job stays "running" and then goes on. Random seeds
+keep a retried test off the first try's cache entry.
 """
 
 from __future__ import annotations
@@ -54,8 +55,8 @@ POINTS_JS = """() => {
   return trace ? trace.querySelectorAll('path.point').length : 0;
 }"""
 WATCHING_JS = "() => document.body.innerText.includes('Stop training')"
-# The sidebar form is drawn (no lazy-loading placeholder left): pressing Train before that submits a
-# form whose sliders were never mounted, and they come back at their minimum (see the report).
+# The sidebar form is drawn (no lazy-loading placeholder left). Pressing Train before that submits a
+# form whose sliders never mounted in the browser; they then show (and next submit) their minimum.
 FORM_READY_JS = """() => {
   const bar = document.querySelector('[data-testid=stSidebar]');
   return !!bar && bar.querySelectorAll('[data-testid=stForm] [data-testid=stSlider]').length >= 5
@@ -253,7 +254,7 @@ def idle_server(jobs_server):
 
 
 def test_the_job_goes_on_while_the_user_moves_widgets_and_visits_another_page(idle_server, page, output_dir):
-    server, config = idle_server, cnn(epochs=24)
+    server, config = idle_server, cnn(epochs=30)
     cache, key, url, log = server.cache, config.key(), address(idle_server, config), Log(idle_server)
     texts = []
     page.goto(url)
@@ -317,7 +318,7 @@ def test_the_job_goes_on_while_the_user_moves_widgets_and_visits_another_page(id
 
 
 def test_a_second_visitor_watches_the_same_job_live_and_it_trains_once(idle_server, page, browser, output_dir):
-    server, config = idle_server, cnn(epochs=12)
+    server, config = idle_server, cnn(epochs=16)
     cache, key, log = server.cache, config.key(), Log(idle_server)
     before = entries(cache)
     page.goto(address(server, config))
@@ -333,7 +334,7 @@ def test_a_second_visitor_watches_the_same_job_live_and_it_trains_once(idle_serv
             wait_for_app(other)
             wait_watching(other, cache, key)
             assert re.search(r"^Training: ", main_text(other), re.MULTILINE)
-            other.wait_for_function(f"() => ({POINTS_JS})() >= 1")
+            other.wait_for_function(f"() => ({POINTS_JS})() >= 1", timeout=180_000)  # plotly loads slowly on a busy machine
         samples = live_points(other, until=lambda: ended(record(cache, key)))
         other.screenshot(path=str(output_dir / "jobs-second-visitor-live.png"), full_page=True)
         growing = sorted({p for p in samples if 0 < p < config.epochs})
@@ -484,7 +485,7 @@ def test_two_servers_on_one_cache_share_the_job(idle_server, browser, page, outp
     try:
         log = Log(first, second)
         warm(second, browser)  # the entry exists already: this only opens a page (server 2 starts its worker)
-        config = cnn(epochs=12)
+        config = cnn(epochs=16)
         key, before = config.key(), entries(cache)
         page.goto(address(first, config))
         wait_for_app(page)
@@ -500,15 +501,8 @@ def test_two_servers_on_one_cache_share_the_job(idle_server, browser, page, outp
             wait_for_app(other)
             wait_watching(other, cache, key)
             assert re.search(r"^Training: ", main_text(other), re.MULTILINE)
-            other.wait_for_function(f"() => ({POINTS_JS})() >= 1")
-        start = epochs_done(record(cache, key))
-        samples = live_points(other, until=lambda: epochs_done(job := record(cache, key)) >= start + 3 or ended(job))
-        other.screenshot(path=str(output_dir / "jobs-second-server-live.png"), full_page=True)
-        assert len({p for p in samples if 0 < p < config.epochs}) >= 2, f"server 2's curve did not grow: {samples}"
-
-        # B presses Train / load on server 2 while server 1 trains it: server 2 joins, starts nothing.
-        with paused(first, record(cache, key)):
-            assert not ended(record(cache, key))
+            other.wait_for_function(f"() => ({POINTS_JS})() >= 1", timeout=180_000)  # plotly loads slowly on a busy machine
+            # B presses Train / load on server 2 while server 1 trains it: server 2 joins, starts nothing.
             press_train(other)
             other.wait_for_timeout(1500)
             wait_for_app(other)
@@ -516,6 +510,9 @@ def test_two_servers_on_one_cache_share_the_job(idle_server, browser, page, outp
             job = record(cache, key)
             assert job["submitted"] == submitted and job["owner"] == f"{HOST}:{first.pid}", job
             worker_of(first, job)
+        samples = live_points(other, until=lambda: ended(record(cache, key)))
+        other.screenshot(path=str(output_dir / "jobs-second-server-live.png"), full_page=True)
+        assert len({p for p in samples if 0 < p < config.epochs}) >= 2, f"server 2's curve did not grow: {samples}"
 
         wait_for_text(page, TRAINED)
         wait_for_text(other, LOADED)  # B joined someone else's job: it keeps its own badge

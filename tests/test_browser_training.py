@@ -1,8 +1,10 @@
-"""The Training page in Chromium: move sliders, submit, watch the loss curve grow during training,
-reload the address and get the same model from the cache."""
+"""The Training page in Chromium: move sliders, submit, watch the loss curve grow while the job trains
+in the background, reload the address and get the same model from the cache."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import time
 
@@ -12,7 +14,8 @@ from tests.conftest import wait_for_app
 
 pytestmark = pytest.mark.browser
 
-# ~220 batches per epoch x 12 epochs: long enough (5+ s here) to watch the curve grow.
+# ~220 batches per epoch x 12 epochs: long enough (5+ s here) to watch the curve grow. Each try gets
+# its own seed (a new combination), so a retry does not find the first try's model in the cache.
 START = "layers=1&units=16&epochs=12&batch_size=16"
 POINTS_JS = """() => {
   const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
@@ -20,17 +23,18 @@ POINTS_JS = """() => {
   const trace = chart.querySelector('.scatterlayer .trace');
   return trace ? trace.querySelectorAll('path.point').length : 0;
 }"""
-# While training, the status box says "Training <config>" and holds the Stop button.
+# While the job is queued or trains, its panel ("Queued: …" / "Training: …") holds the Stop button.
 RUNNING_JS = """() => document.body.innerText.includes('Stop training') && !document.body.innerText.includes('Trained in')"""
+TRAINED = re.compile(r"Trained in [\d.]+ s in the background and cached — test accuracy")
 
 
 def _slider(page, label: str):
     return page.locator("[data-testid=stSidebar] [data-testid=stSlider]").filter(has_text=label).locator("input[type=range]")
 
 
-def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_server, page, output_dir):
+def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_server, browser_cache, page, output_dir):
     # Train is the landing page: Streamlit serves the default page at "/" ("/train" shows "Page not found").
-    page.goto(f"{app_server.url}/?{START}")
+    page.goto(f"{app_server.url}/?{START}&seed={int.from_bytes(os.urandom(3), 'little')}")
     wait_for_app(page)
     page.get_by_text("has not been trained yet").wait_for()
 
@@ -45,6 +49,7 @@ def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_serve
 
     page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
     page.wait_for_function(RUNNING_JS, timeout=30_000)
+    page.get_by_text("This training runs in the background").wait_for()
     samples: list[tuple[bool, int]] = []
     shot_taken = False
     deadline = time.monotonic() + 300
@@ -55,7 +60,7 @@ def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_serve
         if running and 0 < points < 12 and not shot_taken:
             page.screenshot(path=str(output_dir / "training-live.png"), full_page=True)
             shot_taken = True
-        if not running and page.get_by_text("Trained in").count():
+        if not running and page.get_by_text(TRAINED).count():
             break
         time.sleep(0.25)
     live_counts = sorted({p for running, p in samples if running and 0 < p < 12})
@@ -63,6 +68,10 @@ def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_serve
 
     assert "dropout=0.2" in page.url and "layers=1" not in page.url  # 2 layers is the default: left out
     page.get_by_text("Test accuracy").first.wait_for()
+    key = page.locator("[data-testid=stMain] code").filter(has_text=re.compile(r"^[0-9a-f]{16}$")).first.inner_text()
+    job = json.loads((browser_cache / ".jobs" / f"{key}.json").read_text())  # one background job trained it
+    assert job["state"] == "done" and not job["cached"] and len(job["history"]["loss"]) == 12, job["state"]
+    assert (browser_cache / key / "meta.json").is_file()
     page.wait_for_function(f"() => ({POINTS_JS})() === 12", timeout=20_000)
     page.screenshot(path=str(output_dir / "training-done.png"), full_page=True)
 
