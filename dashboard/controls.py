@@ -111,6 +111,11 @@ def _sync_widgets(config: RunConfig, form_key: str) -> dict[str, str]:
         # A widget not drawn in the last run (another page was open) lost its state: seed it too.
         if reseed or keys[name] not in st.session_state:
             st.session_state[keys[name]] = value
+        elif just_submitted:
+            # Pressed before the browser had drawn every widget: those send no value with the
+            # submission and would fall back to their minimum. Re-assigning what the session holds
+            # (the submitted values; a submission has no unsent edits) keeps them.
+            st.session_state[keys[name]] = st.session_state[keys[name]]
     if reseed:
         st.session_state[shown_key] = wanted
     return keys
