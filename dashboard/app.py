@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from dashboard.resources import job_runner
+from core.jobs import runner
 
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # (file, title, icon, url path); the first is the landing page.
@@ -21,10 +21,19 @@ PAGES = [
 st.set_page_config(page_title="Neural Lab", page_icon="🧠", layout="wide")
 # The first visit starts the training workers (they import TensorFlow while the user reads the page),
 # so nobody's first training waits ~8 s for imports.
-job_runner()
+runner()  # before this process imports TensorFlow itself: the workers' imports and ours overlap
 pages = [
     st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path)
     for file, title, icon, url_path in PAGES
     if (PAGES_DIR / file).exists()
 ]
 st.navigation(pages).run()
+
+
+def _after_the_first_page() -> None:
+    from dashboard.resources import freeze_heap  # the page imported TensorFlow by now
+
+    freeze_heap()
+
+
+_after_the_first_page()

@@ -54,17 +54,20 @@ def forget_models() -> None:
 
 @st.cache_resource(show_spinner=False)
 def job_runner() -> jobs.JobRunner:
-    """The server's job runner: its worker processes start (and import TensorFlow) with the first page.
+    """The server's job runner (dashboard/app.py starts it, and its workers, on the first visit)."""
+    return jobs.runner()
 
-    Also freezes what the heavy imports (TensorFlow, Keras, pandas) left in memory out of the garbage
-    collector's reach: Streamlit collects garbage after every script run, fragment reruns included,
-    and with TensorFlow loaded each full collection cost ~240 ms of CPU under the interpreter lock
-    (bench/RESULTS-jobs.md); a page polling a job every 0.5 s then slowed the whole server.
-    """
+
+@st.cache_resource(show_spinner=False)
+def freeze_heap() -> bool:
+    """Once per server, after the first page imported TensorFlow: move what the heavy imports left in
+    memory out of the garbage collector's reach. Streamlit collects garbage after every script run,
+    fragment reruns included, and with TensorFlow loaded each full collection cost ~240 ms of CPU under
+    the interpreter lock (bench/RESULTS-jobs.md): pages polling a job slowed the whole server."""
     import gc
 
     gc.freeze()
-    return jobs.runner()
+    return True
 
 
 @st.cache_resource(show_spinner="Loading MNIST…")
