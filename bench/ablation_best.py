@@ -1,9 +1,9 @@
 """What each option of the `best` preset contributes: retrain it with one option changed at a time.
 
-    python bench/ablation_best.py                  # one seed, cache in /tmp/neural-lab-bench-cache
-    python bench/ablation_best.py --seeds 0,1,2    # mean over seeds (each row trains once per seed)
-    python bench/ablation_best.py --shard 1/2 & python bench/ablation_best.py --shard 2/2   # two processes
-    python bench/ablation_best.py --cached-only    # then the whole table from the cache
+    python -m bench.ablation_best                  # one seed, cache in /tmp/neural-lab-bench-cache
+    python -m bench.ablation_best --seeds 0,1,2    # mean over seeds (each row trains once per seed)
+    python -m bench.ablation_best --shard 1/2 & python -m bench.ablation_best --shard 2/2   # two processes
+    python -m bench.ablation_best --cached-only    # then the whole table from the cache
 
 Two or three training processes at once get more out of 2 cores than one (a single TensorFlow
 fit leaves a core partly idle), so sharding the rows finishes sooner.
@@ -21,8 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from presets import DEFAULT_CACHE, REPO, setup  # noqa: E402
+from bench.presets import DEFAULT_CACHE, REPO, setup
 
 # Each row: label, the options that undo one idea of `best`.
 ABLATIONS: list[tuple[str, dict]] = [
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         trained = "cache" if all(r.cached for r, _ in runs) else "now (load ~" + f"{np.mean([ld for _, ld in runs]):.1f})"
         lines.append(f"| {label} | {val:.4f} | {val_loss:.4f} | {test:.4f} | {epochs:.0f} | {seconds:.0f} | {cpu:.0f} | {trained} |")
     print(
-        f"Seeds: {', '.join(map(str, seeds))} (means); command: `python bench/ablation_best.py --seeds {args.seeds}"
+        f"Seeds: {', '.join(map(str, seeds))} (means); command: `python -m bench.ablation_best --seeds {args.seeds}"
         f"{' --cached-only' if args.cached_only else ''}`\n"
     )
     print("\n".join(lines))

@@ -1,6 +1,6 @@
 """Decision-boundary timings measured in one run: grid evaluation, replay frame render, snapshot bytes.
 
-    .venv/bin/python bench/boundary.py            (prints a markdown table)
+    .venv/bin/python -m bench.boundary            (prints a markdown table)
 
 Goals from issue 5: a 200x200 grid in < 30 ms, a replay frame rendered server side in < 50 ms.
 Also: how long the page's default model (XOR, 2 layers of 4 tanh, 100 epochs, snapshots every
@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from core import boundary  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from core.data import toy_bounds, toy_splits  # noqa: E402
-from core.presets import BOUNDARY_DEFAULTS  # noqa: E402
-from core.training import train  # noqa: E402
-from dashboard.charts import boundary as charts  # noqa: E402
+from core import boundary
+from core.config import RunConfig
+from core.data import toy_bounds, toy_splits
+from core.presets import BOUNDARY_DEFAULTS
+from core.training import train
+from dashboard.charts import boundary as charts
 
 
 def best_of(function, repeats: int = 7) -> tuple[float, float, float]:

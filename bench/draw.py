@@ -1,7 +1,7 @@
 """Draw page latency: server side (canvas PNG -> prepare -> predict) and browser (mouse-up -> new prediction).
 
-    nice -n 10 .venv/bin/python bench/draw.py                 # temp cache: seed001-dnn and seed001-cnn, 1 epoch each
-    nice -n 10 .venv/bin/python bench/draw.py --cache cached_models --no-browser
+    nice -n 10 .venv/bin/python -m bench.draw                 # temp cache: seed001-dnn and seed001-cnn, 1 epoch each
+    nice -n 10 .venv/bin/python -m bench.draw --cache cached_models --no-browser
 
 Latency does not depend on how well a model is trained, so by default the seed presets are
 trained for one epoch into a temporary cache. Prints markdown tables; nothing is asserted.
@@ -20,13 +20,12 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+from PIL import Image, ImageDraw
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("NEURAL_LAB_OFFLINE", "1")
-
-import numpy as np  # noqa: E402
-from PIL import Image, ImageDraw  # noqa: E402
 
 
 def drawn_seven() -> np.ndarray:

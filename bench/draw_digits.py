@@ -1,6 +1,6 @@
 """Draw the ten digits with the mouse on the Draw page and report what a cached model reads.
 
-    python bench/draw_digits.py --cache-dir /tmp/neural-lab-bench-cache --key 9e4e09c77dc768a6
+    python -m bench.draw_digits --cache-dir /tmp/neural-lab-bench-cache --key 9e4e09c77dc768a6
 
 A check by hand made repeatable (the `best` issue's "the draw page reads clearly drawn digits"):
 starts `streamlit run dashboard/app.py` on that cache, opens /draw?run=<key> in Debian's
@@ -18,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer, wait_for_app
+from tests.test_browser_draw import stroke, the_canvas, wait_for_charts
 
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer, wait_for_app  # noqa: E402
-from tests.test_browser_draw import stroke, the_canvas, wait_for_charts  # noqa: E402
+REPO = Path(__file__).resolve().parent.parent
 
 
 def line(points: list[tuple[float, float]], steps: int = 6) -> list[tuple[float, float]]:

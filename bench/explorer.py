@@ -1,6 +1,6 @@
 """Benchmark of the Misclassified explorer: opening the page for a cached model, and a gallery page.
 
-    python bench/explorer.py [--preset NAME | --arch cnn --layers 2 --units 16,32 --epochs 1]
+    python -m bench.explorer [--preset NAME | --arch cnn --layers 2 --units 16,32 --epochs 1]
 
 Trains the model into a temporary cache (never the real one), then times, in one process:
 - the first opening (test predictions computed and stored with the entry),
@@ -15,26 +15,24 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from core import cache, evaluation
+from core.config import RunConfig, decode_value
+from core.presets import preset
+from dashboard import state
+from dashboard.charts import explorer as charts
+
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["NEURAL_LAB_OFFLINE"] = "1"
 os.environ["NEURAL_LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="neural-lab-bench-explorer-")
-
-import numpy as np  # noqa: E402
-import streamlit as st  # noqa: E402
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from core import cache, evaluation  # noqa: E402
-from core.config import RunConfig, decode_value  # noqa: E402
-from core.presets import preset  # noqa: E402
-from dashboard import state  # noqa: E402
-from dashboard.charts import explorer as charts  # noqa: E402
 
 PAGE = str(REPO / "dashboard" / "app_pages" / "explorer.py")
 

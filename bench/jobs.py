@@ -20,10 +20,10 @@ Every number is a ratio inside one run, the variants alternated (A B C, B C A, .
    first curve point; the same on the then warm server. When the job started tells when the worker
    was warm. Plus `JobRunner(...).warm()` timed in a plain `python -c` process (1 and 2 workers).
 
-    nice -n 10 .venv/bin/python bench/jobs.py --parts throughput     # ~6-12 min on 2 cores (--pairs 4)
-    nice -n 10 .venv/bin/python bench/jobs.py --parts pages          # ~8 min (--tries 5; includes memory)
-    nice -n 10 .venv/bin/python bench/jobs.py --parts cold           # ~4 min (--cold-tries 3)
-    nice -n 10 .venv/bin/python bench/jobs.py                        # all three, ~20 min
+    nice -n 10 .venv/bin/python -m bench.jobs --parts throughput     # ~6-12 min on 2 cores (--pairs 4)
+    nice -n 10 .venv/bin/python -m bench.jobs --parts pages          # ~8 min (--tries 5; includes memory)
+    nice -n 10 .venv/bin/python -m bench.jobs --parts cold           # ~4 min (--cold-tries 3)
+    nice -n 10 .venv/bin/python -m bench.jobs                        # all three, ~20 min
 
 Offline (embedded data), a temporary cache folder per server under /tmp (never cached_models/);
 servers start through tests.conftest.AppServer; Debian's Chromium through Playwright. Progress goes
@@ -47,13 +47,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from core import jobs
+from core.config import RunConfig
+from dashboard.state import full_params
+from tests import conftest  # offline, quiet TensorFlow; each server below gets its own cache
 
-from core import jobs  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from dashboard.state import full_params  # noqa: E402
-from tests import conftest  # noqa: E402  (offline, quiet TensorFlow; each server below gets its own cache)
+REPO = Path(__file__).resolve().parent.parent
 
 atexit.register(shutil.rmtree, conftest.SESSION_CACHE, True)  # the session cache conftest makes at import
 

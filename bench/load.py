@@ -1,7 +1,7 @@
 """Load: several browsers on the running app at once, on one shared cache.
 
-    nice -n 10 .venv/bin/python bench/load.py [--contexts 6] [--rounds 3] [--models 10]
-    nice -n 10 .venv/bin/python bench/load.py --contexts 3 --rounds 1 --models 4     # smallest meaningful, ~3 min
+    nice -n 10 .venv/bin/python -m bench.load [--contexts 6] [--rounds 3] [--models 10]
+    nice -n 10 .venv/bin/python -m bench.load --contexts 3 --rounds 1 --models 4     # smallest meaningful, ~3 min
 
 What it does, all against 127.0.0.1 only:
 1. pre-trains `--models` small MNIST MLPs into a fresh temporary cache (one `python -m core pretrain`);
@@ -39,13 +39,12 @@ import time
 import urllib.parse
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+from core import jobs
+from core.config import RunConfig
+from dashboard.state import full_params
+from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SESSION_CACHE, AppServer  # (offline, quiet TF)
 
-from core import jobs  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from dashboard.state import full_params  # noqa: E402
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SESSION_CACHE, AppServer  # noqa: E402  (offline, quiet TF)
+REPO = Path(__file__).resolve().parent.parent
 
 atexit.register(shutil.rmtree, SESSION_CACHE, True)  # the session cache tests.conftest makes at import
 

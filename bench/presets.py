@@ -1,8 +1,8 @@
 """Train every preset through the cache and print the README table of presets (markdown).
 
-    python bench/presets.py                       # all presets, cache in /tmp/neural-lab-bench-cache
-    python bench/presets.py --only best,base      # some presets
-    python bench/presets.py --fresh               # retrain even if the bench cache has them
+    python -m bench.presets                       # all presets, cache in /tmp/neural-lab-bench-cache
+    python -m bench.presets --only best,base      # some presets
+    python -m bench.presets --fresh               # retrain even if the bench cache has them
 
 Every number comes from this run (or from the bench cache entry's meta when it was already there:
 the "trained" column says which). The cache is a separate folder, never the repo's
@@ -26,8 +26,6 @@ def setup(cache_dir: Path) -> None:
     """Point the project at the bench cache (before core.cache is imported) and make `core` importable."""
     os.environ["NEURAL_LAB_CACHE_DIR"] = str(cache_dir)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    if str(REPO) not in sys.path:
-        sys.path.insert(0, str(REPO))
 
 
 def architecture_line(model) -> str:
@@ -131,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         row = measure(PRESETS[name].config, args.fresh, probe)
         print(f"{name}: test {row['test_accuracy']:.4f} in {row['train_seconds']:.0f} s ({row['trained']})", file=sys.stderr, flush=True)
         rows.append((name, row))
-    print(f"Machine: {os.cpu_count()} CPUs; command: `python bench/presets.py{' ' + ' '.join(argv or sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`\n")
+    print(f"Machine: {os.cpu_count()} CPUs; command: `python -m bench.presets{' ' + ' '.join(argv or sys.argv[1:]) if (argv or sys.argv[1:]) else ''}`\n")
     print(markdown_table(rows))
     return 0
 

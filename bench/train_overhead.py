@@ -6,7 +6,7 @@ Runs, in one process and interleaved (so machine noise hits both sides alike):
   - the time to answer the same combination again (a cache hit: load from disk);
   - the .keras size of every preset (after one training step, optimizer state included).
 
-    python bench/train_overhead.py [--repeats 3]
+    python -m bench.train_overhead [--repeats 3]
 Uses a temporary cache folder; never touches cached_models/.
 """
 
@@ -14,23 +14,21 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ["NEURAL_LAB_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-overhead-")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from core import cache  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from core.data import load_mnist  # noqa: E402
-from core.models import build_model, compile_model  # noqa: E402
-from core.presets import PRESETS  # noqa: E402
-from core.training import targets  # noqa: E402
+from core import cache
+from core.config import RunConfig
+from core.data import load_mnist
+from core.models import build_model, compile_model
+from core.presets import PRESETS
+from core.training import targets
 
 CONFIGS = {
     "MLP 128-64": RunConfig(arch="mlp", layers=2, units=(128, 64), epochs=5, batch_size=128),

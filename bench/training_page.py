@@ -13,7 +13,7 @@ st.fragment (dashboard/training_ui.py, every 0.5 s). Measured here, from the use
 
 Throughput (a watched job ÷ a bare `model.fit`) lives in bench/jobs.py (part "throughput").
 
-    nice -n 10 .venv/bin/python bench/training_page.py [--live-tries 3] [--epochs 8] [--repeats 5]
+    nice -n 10 .venv/bin/python -m bench.training_page [--live-tries 3] [--epochs 8] [--repeats 5]
 
 Offline, embedded data, a temporary cache folder under /tmp (never cached_models/).
 """
@@ -23,14 +23,10 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from bench.jobs import (  # noqa: E402
+from bench.jobs import (
     CURVES_JS,
     EPOCH_TEXT_JS,
     Server,
@@ -43,9 +39,11 @@ from bench.jobs import (  # noqa: E402
     spent,
     usage,
 )
-from core import jobs  # noqa: E402
-from core.config import RunConfig  # noqa: E402
-from tests import conftest  # noqa: E402
+from core import jobs
+from core.config import RunConfig
+from tests import conftest
+
+REPO = Path(__file__).resolve().parent.parent
 
 LIVE = RunConfig(arch="cnn", layers=2, units=(16, 32), batch_size=32, epochs=8)  # ~1 s epochs: longer than a poll
 CACHED = RunConfig(layers=1, units=16, epochs=8, batch_size=32)

@@ -1,7 +1,7 @@
 """Candidates for the `best` preset, compared on the VALIDATION split only (the test split is not printed).
 
-    nice -n 5 python bench/tune_best.py wider60 bs32          # train/load these candidates, print a table
-    python bench/tune_best.py --list                          # the candidates and their changes
+    nice -n 5 python -m bench.tune_best wider60 bs32          # train/load these candidates, print a table
+    python -m bench.tune_best --list                          # the candidates and their changes
 
 Each candidate is the previous `best` (BASE below) with a few existing RunConfig fields changed. Runs go through
 `core.cache.get_or_train` in the bench cache (/tmp/neural-lab-bench-cache by default), so the
@@ -19,8 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from presets import DEFAULT_CACHE, REPO, setup  # noqa: E402
+from bench.presets import DEFAULT_CACHE, REPO, setup
 
 # name -> changes applied to the previous `best` (before this tuning round: 32-64-128, dense 128,
 # dropout 0.4, cosine over 40 epochs, label smoothing 0.1, batch 64, seed 0). The chosen one,

@@ -27,8 +27,6 @@ os.environ["NEURAL_LAB_USER_DIGITS_DIR"] = str(SESSION_CACHE.parent / (SESSION_C
 os.environ["NEURAL_LAB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_HOME", str(SESSION_CACHE.parent / (SESSION_CACHE.name + "-keras")))
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
 
 OUTPUT_DIR = REPO / "test-output"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
