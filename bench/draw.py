@@ -108,7 +108,7 @@ def browser_side(cache: Path, rounds: int) -> None:
 
     key = min((summary for summary in model_cache.list_runs() if summary.config.task == "mnist"), key=lambda summary: summary.params).key
     # Only now: importing the tests' helpers points this process's cache at a temp folder (the server gets `cache`).
-    from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer
+    from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, AppServer
     from tests.test_browser_draw import stroke, the_canvas
 
     digits = Path(tempfile.mkdtemp(prefix="neural-lab-bench-digits-"))

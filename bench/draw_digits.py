@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import re
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, AppServer, wait_for_app
+from bench.common import offline_environment
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, AppServer, wait_for_app
 from tests.test_browser_draw import stroke, the_canvas, wait_for_charts
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,7 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     from playwright.sync_api import sync_playwright
 
-    server = AppServer(args.cache_dir).start()  # offline, drawings saved to a temp folder (tests.conftest's env)
+    offline_environment()
+    os.environ["NEURAL_LAB_USER_DIGITS_DIR"] = tempfile.mkdtemp(prefix="neural-lab-bench-digits-")  # drawings saved there, not in the repo
+    server = AppServer(args.cache_dir).start()
     rows = []
     try:
         with sync_playwright() as playwright:

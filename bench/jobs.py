@@ -26,14 +26,13 @@ Every number is a ratio inside one run, the variants alternated (A B C, B C A, .
     nice -n 10 .venv/bin/python -m bench.jobs                        # all three, ~20 min
 
 Offline (embedded data), a temporary cache folder per server under /tmp (never cached_models/);
-servers start through tests.conftest.AppServer; Debian's Chromium through Playwright. Progress goes
+servers start through tests.helpers.AppServer; Debian's Chromium through Playwright. Progress goes
 to stderr, the report to stdout.
 """
 
 from __future__ import annotations
 
 import argparse
-import atexit
 import math
 import os
 import shutil
@@ -47,14 +46,15 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.common import offline_environment, rss_bytes
 from core import jobs
 from core.config import RunConfig
 from dashboard.state import full_params
-from tests import conftest  # offline, quiet TensorFlow; each server below gets its own cache
+from tests import helpers
 
 REPO = Path(__file__).resolve().parent.parent
 
-atexit.register(shutil.rmtree, conftest.SESSION_CACHE, True)  # the session cache conftest makes at import
+offline_environment()
 
 TICK = os.sysconf("SC_CLK_TCK")
 MIB = 1024**2
@@ -147,16 +147,6 @@ def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
     return ticks / TICK
 
 
-def rss_bytes(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
-
-
 def command_line(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
@@ -168,12 +158,12 @@ def command_line(pid: int) -> str:
 
 
 class Server:
-    """tests.conftest.AppServer on its own temporary cache, with `workers` job workers."""
+    """tests.helpers.AppServer on its own temporary cache, with `workers` job workers."""
 
     def __init__(self, workers: int, label: str):
         self.workers = workers
         self.cache = Path(tempfile.mkdtemp(prefix=f"neural-lab-bench-jobs-{label}-"))
-        self.app: conftest.AppServer | None = None
+        self.app: helpers.AppServer | None = None
         self.start_seconds = float("nan")
 
     def use_cache(self) -> None:
@@ -186,7 +176,7 @@ class Server:
         os.environ["NEURAL_LAB_JOB_WORKERS"] = str(self.workers)
         started = time.perf_counter()
         try:
-            self.app = conftest.AppServer(self.cache).start()
+            self.app = helpers.AppServer(self.cache).start()
         finally:
             if previous is None:
                 os.environ.pop("NEURAL_LAB_JOB_WORKERS", None)
@@ -272,7 +262,7 @@ def query(config: RunConfig) -> str:
 
 def open_untrained(page, server: Server, config: RunConfig) -> None:
     page.goto(f"{server.url}/?{query(config)}")
-    conftest.wait_for_app(page, timeout=180_000)
+    helpers.wait_for_app(page, timeout=180_000)
     page.get_by_text("has not been trained yet").wait_for(timeout=180_000)
 
 
@@ -363,7 +353,7 @@ def throughput(browser, name: str, config: RunConfig, pairs: int, unwatched: boo
                     results["unwatched"].append(job_run(page, server, config.replace(seed=seed + 500), watched=False))
                 last = results[variant][-1]
                 say(f"  {name} round {index + 1}/{pairs} {variant}: fit {last['fit']:.2f} s")
-        page.screenshot(path=str(conftest.OUTPUT_DIR / "bench-jobs-watched.png"), full_page=True)
+        page.screenshot(path=str(helpers.OUTPUT_DIR / "bench-jobs-watched.png"), full_page=True)
         results["tracebacks"] = server.tracebacks()
     finally:
         context.close()
@@ -432,7 +422,7 @@ def open_train(page, server: Server, config: RunConfig) -> dict:
     page.goto(f"{server.url}/?{query(config)}")
     page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
     drawn = time.perf_counter() - before["wall"]
-    conftest.wait_for_app(page, timeout=180_000)
+    helpers.wait_for_app(page, timeout=180_000)
     cost = spent(before, usage(server))
     return {"drawn": drawn, "idle": cost["wall"], "cpu_server": cost["server"]}
 
@@ -442,7 +432,7 @@ def open_explorer(page, server: Server, config: RunConfig) -> dict:
     page.goto(f"{server.url}/explorer?{query(config)}")
     page.wait_for_function(CONFUSION_JS, polling=20, timeout=180_000)
     drawn = time.perf_counter() - before["wall"]
-    conftest.wait_for_app(page, timeout=180_000)
+    helpers.wait_for_app(page, timeout=180_000)
     cost = spent(before, usage(server))
     return {"drawn": drawn, "idle": cost["wall"], "cpu_server": cost["server"]}
 
@@ -564,7 +554,7 @@ def pages_under_jobs(browser, tries: int, busy_epochs: int, niced_variant: bool)
                         renice_workers(server, None)
                     time.sleep(1)  # the workers go back to waiting
                 say(f"  try {index + 1} {phase}: train {rows[f'{phase} train'][-1]['drawn']:.2f} s, explorer {rows[f'{phase} explorer'][-1]['drawn']:.2f} s")
-        page.screenshot(path=str(conftest.OUTPUT_DIR / "bench-jobs-explorer.png"), full_page=True)
+        page.screenshot(path=str(helpers.OUTPUT_DIR / "bench-jobs-explorer.png"), full_page=True)
         tracebacks = server.tracebacks()
     finally:
         sampler.stopped.set()
@@ -651,7 +641,7 @@ def cold_start(browser, tries: int, config: RunConfig) -> list[dict]:
         try:
             visited = time.time()
             page.goto(f"{server.url}/?{query(config.replace(seed=8000 + index))}")
-            conftest.wait_for_app(page, timeout=180_000)
+            helpers.wait_for_app(page, timeout=180_000)
             page.get_by_text("has not been trained yet").wait_for(timeout=180_000)
             page_seconds = time.time() - visited
             workers = server.worker_pids()
@@ -744,12 +734,12 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    conftest.OUTPUT_DIR.mkdir(exist_ok=True)
+    helpers.OUTPUT_DIR.mkdir(exist_ok=True)
     began, load_start = time.perf_counter(), os.getloadavg()[0]
     report: list[str] = []
     mlp = THROUGHPUT_MLP.replace(epochs=args.epochs)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_FLAGS, headless=True)
+        browser = playwright.chromium.launch(executable_path=helpers.CHROMIUM, args=helpers.CHROMIUM_FLAGS, headless=True)
         if "throughput" in parts:
             report.append("## 1. A training watched by the page ÷ a bare `model.fit`\n")
             models = [("MLP 128-64", mlp, 1000)]

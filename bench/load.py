@@ -5,7 +5,7 @@
 
 What it does, all against 127.0.0.1 only:
 1. pre-trains `--models` small MNIST MLPs into a fresh temporary cache (one `python -m core pretrain`);
-2. starts `streamlit run dashboard/app.py` (tests.conftest.AppServer) on a free port with that cache
+2. starts `streamlit run dashboard/app.py` (tests.helpers.AppServer) on a free port with that cache
    and samples the RSS of the streamlit process and, separately, of its job workers;
 3. opens `--contexts` Chromium contexts at once: two press "Train / load" on the SAME new combination
    (a class where two students pick the same knobs) and watch it: the first press queues a job in a
@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import atexit
 import json
 import os
 import re
@@ -39,30 +38,21 @@ import time
 import urllib.parse
 from pathlib import Path
 
+from bench.common import offline_environment, rss_bytes
 from core import jobs
 from core.config import RunConfig
 from dashboard.state import full_params
-from tests.conftest import CHROMIUM, CHROMIUM_FLAGS, SESSION_CACHE, AppServer  # (offline, quiet TF)
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, AppServer
 
 REPO = Path(__file__).resolve().parent.parent
 
-atexit.register(shutil.rmtree, SESSION_CACHE, True)  # the session cache tests.conftest makes at import
+offline_environment()
 
 ERROR_SELECTOR = "[data-testid=stException], [data-testid=stAlertContentError]"
 RUNNING_JS = ("() => { const s = document.querySelector('[data-testid=stStatusWidget]');"
               " return !!s && s.innerText.includes('Running'); }")
 IDLE_JS = f"() => !({RUNNING_JS})()"
 GIB = 1024**3
-
-
-def rss_bytes(pid: int) -> int:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 def worker_pids(server_pid: int) -> list[int]:

@@ -41,7 +41,7 @@ from bench.jobs import (
 )
 from core import jobs
 from core.config import RunConfig
-from tests import conftest
+from tests import helpers
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -103,13 +103,13 @@ def cached_times(page, server: Server, config: RunConfig, repeats: int) -> dict:
         page.goto(f"{server.url}/?{query(config)}")
         page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
         opened.append(time.perf_counter() - started)
-        conftest.wait_for_app(page)
+        helpers.wait_for_app(page)
         started = time.perf_counter()
         page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
         page.get_by_text("Loaded from cache").wait_for(timeout=180_000)
         page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
         submitted.append(time.perf_counter() - started)
-        conftest.wait_for_app(page)
+        helpers.wait_for_app(page)
     return {"opened": opened, "submitted": submitted}
 
 
@@ -123,23 +123,23 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
 
-    conftest.OUTPUT_DIR.mkdir(exist_ok=True)
+    helpers.OUTPUT_DIR.mkdir(exist_ok=True)
     server = Server(workers=1, label="training-page")
-    conftest.train_in_subprocess(server.cache, "--layers", "1", "--units", "16", "--epochs", str(CACHED.epochs), "--batch-size", str(CACHED.batch_size))
+    helpers.train_in_subprocess(server.cache, "--layers", "1", "--units", "16", "--epochs", str(CACHED.epochs), "--batch-size", str(CACHED.batch_size))
     server.start()
     live, cached = [], {}
     try:
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=conftest.CHROMIUM, args=conftest.CHROMIUM_FLAGS, headless=True)
+            browser = playwright.chromium.launch(executable_path=helpers.CHROMIUM, args=helpers.CHROMIUM_FLAGS, headless=True)
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(180_000)
             watch_live(page, server, live_config.replace(seed=500))  # warm-up: worker tracing, page assets
             for index in range(args.live_tries):
                 live.append(watch_live(page, server, live_config.replace(seed=501 + index)))
                 say(f"live try {index + 1}: first point {live[-1]['first_point']:.2f} s, median lag {median(live[-1]['lags']):.2f} s")
-            page.screenshot(path=str(conftest.OUTPUT_DIR / "bench-training-live.png"), full_page=True)
+            page.screenshot(path=str(helpers.OUTPUT_DIR / "bench-training-live.png"), full_page=True)
             cached = cached_times(page, server, CACHED, args.repeats)
-            page.screenshot(path=str(conftest.OUTPUT_DIR / "bench-training-cached.png"))
+            page.screenshot(path=str(helpers.OUTPUT_DIR / "bench-training-cached.png"))
             browser.close()
         tracebacks = server.tracebacks()
     finally:

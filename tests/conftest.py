@@ -10,30 +10,19 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.helpers import CHROMIUM, CHROMIUM_FLAGS, OUTPUT_DIR, AppServer
+
 SESSION_CACHE = Path(tempfile.mkdtemp(prefix="neural-lab-test-cache-"))
 os.environ["NEURAL_LAB_CACHE_DIR"] = str(SESSION_CACHE)
 os.environ["NEURAL_LAB_USER_DIGITS_DIR"] = str(SESSION_CACHE.parent / (SESSION_CACHE.name + "-digits"))
 os.environ["NEURAL_LAB_OFFLINE"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_HOME", str(SESSION_CACHE.parent / (SESSION_CACHE.name + "-keras")))
-
-OUTPUT_DIR = REPO / "test-output"
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-]
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -80,76 +69,6 @@ def output_dir() -> Path:
 
 
 # -- the app in a real browser ----------------------------------------------------------------
-
-
-def free_port() -> int:
-    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class AppServer:
-    """`streamlit run dashboard/app.py` on a free localhost port, with its own cache folder.
-
-    `env` adds to (or overrides) the inherited environment, e.g. {"NEURAL_LAB_JOB_WORKERS": "1"}.
-    `start()` = `launch()` + `wait_healthy()`; launch several, then wait, to start them side by side.
-    """
-
-    def __init__(self, cache: Path, env: dict[str, str] | None = None):
-        self.cache = cache
-        self.env = dict(env or {})
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = OUTPUT_DIR / f"server-{self.port}.log"
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, "the server was not launched"
-        return self.process.pid
-
-    def launch(self) -> AppServer:
-        OUTPUT_DIR.mkdir(exist_ok=True)
-        env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(self.cache), **self.env)
-        command = [
-            sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
-            "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-        ]
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        return self
-
-    def health(self) -> int | None:
-        """The HTTP status of /_stcore/health (None when the server does not answer)."""
-        try:
-            with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=5) as response:
-                return response.status
-        except OSError:
-            return None
-
-    def wait_healthy(self, timeout: float = 90) -> AppServer:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early; see {self.log}:\n{self.log.read_text()[-2000:]}")
-            if self.health() == 200:
-                return self
-            time.sleep(0.5)
-        raise RuntimeError(f"streamlit did not become healthy in {timeout:.0f} s; see {self.log}")
-
-    def start(self) -> AppServer:
-        return self.launch().wait_healthy()
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 @pytest.fixture(scope="session")
@@ -200,38 +119,6 @@ def page(browser, output_dir, request):
 
 # The app root carries the script's run state: "initial" until the first run starts, then
 # "running" / "notRunning" (also "rerunRequested", "stopRequested", "compilationError").
-APP_IDLE_JS = """() => {
-  const app = document.querySelector('[data-testid=stApp]');
-  if (!app || app.dataset.testScriptState !== 'notRunning') return false;
-  const status = document.querySelector('[data-testid=stStatusWidget]');
-  return !status || !status.innerText.includes('Running');
-}"""
-
-
-def wait_for_app(page, timeout: float = 60_000) -> None:
-    """Wait until Streamlit has run the page's script at least once and is not running it now.
-
-    Checking only the status widget's "Running" returned before the first run had even started
-    (the widget is absent then), so a test could click a form that was not drawn yet. A page that
-    watches a background job reruns a fragment every 0.5 s; those runs are short, so an idle
-    moment comes within a frame or two.
-    """
-    page.wait_for_selector("[data-testid=stApp]", timeout=timeout)
-    page.wait_for_function(APP_IDLE_JS, timeout=timeout)
-
-
-def train_in_subprocess(cache: Path, *args: str) -> dict:
-    """Run `python -m core train ... --json` against `cache` and return its JSON line."""
-    import json
-
-    env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(cache))
-    result = subprocess.run(
-        [sys.executable, "-m", "core", "train", *args, "--json"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def pytest_collection_modifyitems(config, items):
     """Browser tests drive a real server and Chromium on a shared 2-core machine: a timing hiccup
     there gets one retry (pytest-rerunfailures). Unit and AppTest tests never retry. With

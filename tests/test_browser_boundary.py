@@ -11,7 +11,7 @@ import pytest
 
 from core.presets import BOUNDARY_DEFAULTS
 from dashboard.state import full_params
-from tests.conftest import wait_for_app
+from tests.helpers import wait_for_app
 
 
 def _main_title(page) -> str:

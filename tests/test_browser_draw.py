@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.conftest import train_in_subprocess, wait_for_app
+from tests.helpers import train_in_subprocess, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ import pytest
 from core.config import RunConfig
 from core.presets import preset
 from dashboard import state
-from tests.conftest import train_in_subprocess, wait_for_app
+from tests.helpers import train_in_subprocess, wait_for_app
 
 TINY_CNN = RunConfig(arch="cnn", layers=1, units=4, epochs=1)
 

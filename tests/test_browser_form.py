@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import wait_for_app
+from tests.helpers import wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -31,7 +31,7 @@ import pytest
 
 from core.config import RunConfig
 from dashboard.state import full_params
-from tests.conftest import AppServer, wait_for_app
+from tests.helpers import POINTS_JS, AppServer, wait_for_app
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -47,13 +47,6 @@ ERRORS = "[data-testid=stException]"
 STOPPED = re.compile(r"Stopped at epoch|was interrupted|worker process died|was cancelled")
 TRAINED = re.compile(r"Trained in [\d.]+ s in the background and cached")
 LOADED = "Loaded from cache — trained"
-# Points of the first trace (train loss) of the first chart: the job panel's loss curve while it trains.
-POINTS_JS = """() => {
-  const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
-  if (!chart) return -1;
-  const trace = chart.querySelector('.scatterlayer .trace');
-  return trace ? trace.querySelectorAll('path.point').length : 0;
-}"""
 WATCHING_JS = "() => document.body.innerText.includes('Stop training')"
 # The sidebar form is drawn (no lazy-loading placeholder left). Pressing Train before that submits a
 # form whose sliders never mounted in the browser; they then show (and next submit) their minimum.

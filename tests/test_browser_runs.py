@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import train_in_subprocess, wait_for_app
+from tests.helpers import train_in_subprocess, wait_for_app
 
 pytestmark = pytest.mark.browser
 

@@ -10,19 +10,13 @@ import time
 
 import pytest
 
-from tests.conftest import wait_for_app
+from tests.helpers import POINTS_JS, wait_for_app
 
 pytestmark = pytest.mark.browser
 
 # ~220 batches per epoch x 12 epochs: long enough (5+ s here) to watch the curve grow. Each try gets
 # its own seed (a new combination), so a retry does not find the first try's model in the cache.
 START = "layers=1&units=16&epochs=12&batch_size=16"
-POINTS_JS = """() => {
-  const chart = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
-  if (!chart) return -1;
-  const trace = chart.querySelector('.scatterlayer .trace');
-  return trace ? trace.querySelectorAll('path.point').length : 0;
-}"""
 # While the job is queued or trains, its panel ("Queued: …" / "Training: …") holds the Stop button.
 RUNNING_JS = """() => document.body.innerText.includes('Stop training') && !document.body.innerText.includes('Trained in')"""
 TRAINED = re.compile(r"Trained in [\d.]+ s in the background and cached — test accuracy")

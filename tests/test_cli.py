@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from core.cli import main
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 TINY = ["--layers", "1", "--units", "8", "--epochs", "1", "--batch-size", "256"]
 

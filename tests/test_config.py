@@ -11,7 +11,7 @@ import pytest
 
 from core.config import SCHEMA_VERSION, RunConfig, decode_value, expected
 from core.presets import PRESETS, preset
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def test_key_is_16_hex_and_equal_for_equal_configs():

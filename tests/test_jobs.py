@@ -23,7 +23,7 @@ from core import cache, jobs
 from core.cli import main
 from core.config import RunConfig
 from core.jobs import Job, JobRunner, QueueFull
-from tests.conftest import REPO
+from tests.helpers import REPO, wait_for
 
 TINY = RunConfig(arch="mlp", layers=1, units=16, epochs=2, batch_size=256)
 # Long enough to still be running when a test acts on it (the tests cancel or kill it well before its end).
@@ -49,13 +49,7 @@ def fresh(cache_dir, runner):
 
 
 def wait_until(condition, what: str, timeout: float = WAIT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
+    return wait_for(condition, what, timeout)
 
 
 def wait_for_state(key: str, *states: str) -> Job:

@@ -16,7 +16,7 @@ import pytest
 
 from core.config import RunConfig
 from dashboard.state import full_params
-from tests.conftest import train_in_subprocess, wait_for_app
+from tests.helpers import train_in_subprocess, wait_for_app
 
 ERRORS = "[data-testid=stException], [data-testid=stAlertContentError]"
 TRAINED = re.compile(r"Trained in [\d.]+ s in the background and cached")

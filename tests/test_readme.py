@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _first_block() -> list[str]:

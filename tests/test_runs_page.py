@@ -5,7 +5,7 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import cache
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _app():

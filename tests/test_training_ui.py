@@ -24,6 +24,7 @@ from core import cache, jobs
 from core.config import RunConfig
 from core.jobs import Job
 from dashboard import resources, training_ui
+from tests import helpers
 
 TRAINING_PAGE = str(Path(__file__).resolve().parent.parent / "dashboard" / "app_pages" / "training.py")
 WAIT = 240.0  # generous: the machine is shared, and the first job waits for the worker's TensorFlow import
@@ -54,14 +55,7 @@ def jobs_settle(monkeypatch):
 
 
 def wait_for(condition, what: str, timeout: float = WAIT):
-    """Poll `condition` until it returns something truthy (returned), else fail naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s")
+    return helpers.wait_for(condition, what, timeout)
 
 
 def finish(key: str) -> Job:
