@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -11,10 +12,12 @@ from core.jobs import runner
 PAGES_DIR = Path(__file__).resolve().parent / "app_pages"
 # (file, title, icon, url path); the first is the landing page.
 PAGES = [
+    ("start.py", "Start here", ":material/school:", ""),
     ("training.py", "Train", ":material/model_training:", "train"),
     ("boundary.py", "Decision boundaries", ":material/scatter_plot:", "boundary"),
     ("explorer.py", "Misclassified digits", ":material/search:", "explorer"),
     ("draw.py", "Draw a digit", ":material/draw:", "draw"),
+    ("inside.py", "Inside the network", ":material/hub:", "inside"),
     ("runs.py", "Runs", ":material/table_view:", "runs"),
 ]
 
@@ -23,15 +26,18 @@ st.set_page_config(page_title="Neural Lab", page_icon="🧠", layout="wide")
 # so nobody's first training waits ~8 s for imports.
 runner()  # before this process imports TensorFlow itself: the workers' imports and ours overlap
 pages = [
-    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path)
-    for file, title, icon, url_path in PAGES
+    st.Page(str(PAGES_DIR / file), title=title, icon=icon, url_path=url_path or None, default=index == 0)
+    for index, (file, title, icon, url_path) in enumerate(PAGES)
     if (PAGES_DIR / file).exists()
 ]
 st.navigation(pages).run()
 
 
 def _after_the_first_page() -> None:
-    from dashboard.resources import freeze_heap  # the page imported TensorFlow by now
+    """Freeze the heap once a page has imported TensorFlow (the start page does not: it stays fast)."""
+    if "tensorflow" not in sys.modules:
+        return
+    from dashboard.resources import freeze_heap
 
     freeze_heap()
 

@@ -22,7 +22,34 @@ PAGE_EXTRAS: dict[str, tuple[str, ...]] = {
     "draw": ("run",),  # the model that reads the drawing
     "boundary": (),
     "runs": (),
+    "start": (),
 }
+
+def page_defaults(page: str) -> RunConfig | None:
+    """The configuration a page shows when its address has no parameters (None: the page takes none, e.g. Draw)."""
+    from core.presets import BOUNDARY_DEFAULTS, preset
+
+    return {"training": RunConfig(), "boundary": BOUNDARY_DEFAULTS, "explorer": preset("base")}.get(page)
+
+
+def link_params(page: str, config: RunConfig, extras: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Query parameters that open `page` with `config` (plus the page's own `extras`): a shareable link.
+
+    Only the differences from the page's defaults go in, so the address stays short; a config equal to
+    the defaults gets every field (an address without parameters would bring back the page's last ones).
+    """
+    params: dict[str, str] = {}
+    defaults = page_defaults(page)
+    if defaults is not None:
+        params = encode(config, defaults) or full_params(config)
+    params.update({name: value for name, value in (extras or {}).items() if value is not None})
+    return params
+
+
+def is_config_link(params: Mapping[str, Any]) -> bool:
+    """Whether query parameters name a configuration (an old shared Train address: /?layers=...)."""
+    return any(name in _FIELDS or name == "compare" for name in params)
+
 
 SHOWN_CHARACTERS = 20  # a value longer than this is cut in a warning
 
