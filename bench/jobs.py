@@ -261,7 +261,7 @@ def query(config: RunConfig) -> str:
 
 
 def open_untrained(page, server: Server, config: RunConfig) -> None:
-    page.goto(f"{server.url}/?{query(config)}")
+    page.goto(f"{server.url}/train?{query(config)}")
     helpers.wait_for_app(page, timeout=180_000)
     page.get_by_text("has not been trained yet").wait_for(timeout=180_000)
 
@@ -419,7 +419,7 @@ class RssSampler(threading.Thread):
 
 def open_train(page, server: Server, config: RunConfig) -> dict:
     before = usage(server)
-    page.goto(f"{server.url}/?{query(config)}")
+    page.goto(f"{server.url}/train?{query(config)}")
     page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
     drawn = time.perf_counter() - before["wall"]
     helpers.wait_for_app(page, timeout=180_000)
@@ -640,7 +640,7 @@ def cold_start(browser, tries: int, config: RunConfig) -> list[dict]:
         page.set_default_timeout(300_000)
         try:
             visited = time.time()
-            page.goto(f"{server.url}/?{query(config.replace(seed=8000 + index))}")
+            page.goto(f"{server.url}/train?{query(config.replace(seed=8000 + index))}")
             helpers.wait_for_app(page, timeout=180_000)
             page.get_by_text("has not been trained yet").wait_for(timeout=180_000)
             page_seconds = time.time() - visited

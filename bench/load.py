@@ -116,7 +116,7 @@ async def trainer(browser, url: str, config: RunConfig, start: asyncio.Event) ->
     context = await browser.new_context(viewport={"width": 1400, "height": 1000})
     context.set_default_timeout(300_000)
     page = await context.new_page()
-    await visit(page, f"{url}/?{query(config)}")
+    await visit(page, f"{url}/train?{query(config)}")
     await start.wait()
     started = time.perf_counter()
     await page.locator("[data-testid=stSidebar]").get_by_role("button", name="Train / load").click()
@@ -153,7 +153,7 @@ async def browser_user(browser, url: str, configs: list[RunConfig], rounds: int,
         config = configs[(offset + round_) % len(configs)]
         for name, address in (
             ("runs", f"{url}/runs"),
-            ("train (cached)", f"{url}/?{query(config)}"),
+            ("train (cached)", f"{url}/train?{query(config)}"),
             ("explorer", f"{url}/explorer?{query(config)}"),
             ("draw", f"{url}/draw?run={config.key()}"),
             ("boundary", f"{url}/boundary"),

@@ -96,11 +96,11 @@ def watch_live(page, server: Server, config: RunConfig) -> dict:
 
 def cached_times(page, server: Server, config: RunConfig, repeats: int) -> dict:
     opened, submitted = [], []
-    page.goto(f"{server.url}/?{query(config)}")  # first visit: server imports, model load
+    page.goto(f"{server.url}/train?{query(config)}")  # first visit: server imports, model load
     page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), timeout=180_000)
     for _ in range(repeats):
         started = time.perf_counter()
-        page.goto(f"{server.url}/?{query(config)}")
+        page.goto(f"{server.url}/train?{query(config)}")
         page.wait_for_function(CURVES_JS, arg=final_curves(config.epochs), polling=20, timeout=180_000)
         opened.append(time.perf_counter() - started)
         helpers.wait_for_app(page)

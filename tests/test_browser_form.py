@@ -47,7 +47,7 @@ def _train_to(page, epochs: int) -> None:
 
 
 def test_every_change_is_kept_and_the_train_page_keeps_its_settings_after_another_page(app_server, page):
-    page.goto(f"{app_server.url}/?{START}")
+    page.goto(f"{app_server.url}/train?{START}")
     wait_for_app(page)
     _wait_for_slider(page, "Epochs", "1")
 

@@ -50,7 +50,7 @@ def test_two_trainers_and_a_reader_at_once(app_server, browser, browser_cache, o
         page.set_default_timeout(120_000)
     try:
         for page in trainers:
-            page.goto(f"{app_server.url}/?{query(new)}")  # Train is the default page: its address is /
+            page.goto(f"{app_server.url}/train?{query(new)}")
             wait_for_app(page)
             wait_form(page)
         for page in trainers:  # both press within a moment of each other
@@ -65,7 +65,7 @@ def test_two_trainers_and_a_reader_at_once(app_server, browser, browser_cache, o
         errors = {}
         for name, address in (
             ("runs", "/runs"), ("explorer", f"/explorer?{query(cached)}"), ("draw", f"/draw?run={cached.key()}"),
-            ("train-cached", f"/?{query(cached)}"), ("boundary", "/boundary"),
+            ("train-cached", f"/train?{query(cached)}"), ("boundary", "/boundary"),
         ):
             reader.goto(app_server.url + address)
             wait_for_app(reader, timeout=180_000)
