@@ -104,7 +104,20 @@ def _jsonable(value: Any) -> Any:
 
 def read_meta(key: str) -> dict[str, Any]:
     """meta.json + config of an entry without loading the model (fast: used for listings)."""
-    folder = entry_path(key)
+    return _read_meta_at(entry_path(key), key)
+
+
+def check_entry_folder(folder: Path, key: str) -> dict[str, Any]:
+    """The meta of an entry folder kept elsewhere (e.g. in the trash) if it can become entry `key`
+    again: every file present, metadata readable, config hashing to `key`; else CorruptEntry."""
+    check_key(key)
+    missing = [name for name in ENTRY_FILES if not (folder / name).is_file()]
+    if missing:
+        raise CorruptEntry(f"missing {', '.join(missing)}")
+    return _read_meta_at(folder, key)
+
+
+def _read_meta_at(folder: Path, key: str) -> dict[str, Any]:
     try:
         meta = _json(folder / "meta.json")
         config = RunConfig.from_dict(_json(folder / "config.json"))
@@ -392,7 +405,9 @@ def list_runs() -> list[RunSummary]:
 
 
 def remove(key: str) -> bool:
-    """Delete an entry; False when there was none."""
+    """Delete an entry for good (eviction uses it); False when there was none.
+
+    A person deleting a run goes through `core.trash.move_run` instead, so it can be restored."""
     folder = entry_path(key)
     if not folder.is_dir():
         return False

@@ -1,4 +1,4 @@
-"""python -m core train | pretrain | sweep | jobs | ls | rm | presets
+"""python -m core train | pretrain | sweep | jobs | ls | rm | trash | restore | presets
 
 Invalid values exit with status 2 and one line naming the problem; nothing is written then.
 Progress goes to stderr (a tqdm bar), results to stdout (`--json`: the last line is one object).
@@ -240,17 +240,47 @@ def command_jobs(args) -> int:
 
 
 def command_rm(args) -> int:
-    from core import cache
+    from core import audit, trash
 
     try:
-        removed = cache.remove(args.key)
+        item = trash.move_run(args.key)
     except ValueError as error:
         raise UsageError(str(error)) from None
-    if not removed:
+    if item is None:
         print(f"no cached model {args.key}", file=sys.stderr)
         return 1
-    print(f"removed {args.key}")
+    audit.record("delete-runs", [args.key], session="cli", mode="cli", role="admin")
+    hours = trash.keep_seconds() / 3600
+    print(f"moved {args.key} to the trash ({item.name}); `python -m core restore {item.name}` brings it back within {hours:g} h")
     return 0
+
+
+def command_trash(args) -> int:
+    from core import trash
+
+    items = trash.list_trash()
+    if args.json:
+        print(json.dumps([dict(name=i.name, kind=i.kind, id=i.ident, deleted=i.deleted.isoformat(), description=i.description,
+                               size_bytes=i.size_bytes) for i in items]))
+        return 0
+    if not items:
+        print("the trash is empty")
+    for item in items:
+        print(f"{item.name}  {item.deleted:%Y-%m-%d %H:%M} UTC  {item.description[:70]}")
+    return 0
+
+
+def command_restore(args) -> int:
+    from core import audit, trash
+
+    try:
+        outcome = trash.restore(args.name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    if outcome.restored:
+        audit.record("restore", [args.name], session="cli", mode="cli", role="admin")
+    print(outcome.message, file=sys.stdout if outcome.restored else sys.stderr)
+    return 0 if outcome.restored else 1
 
 
 def command_sweep(args) -> int:
@@ -306,9 +336,15 @@ def build_parser() -> argparse.ArgumentParser:
     jobs.add_argument("--all", action="store_true", help="include every ended job, however old")
     jobs.add_argument("--json", action="store_true", help="print the job records as one JSON list")
     jobs.set_defaults(handler=command_jobs)
-    rm = commands.add_parser("rm", help="delete a cached model")
+    rm = commands.add_parser("rm", help="move a cached model to the trash (restorable for $NEURAL_LAB_TRASH_HOURS, default 24)")
     rm.add_argument("key")
     rm.set_defaults(handler=command_rm)
+    trash_command = commands.add_parser("trash", help="list deleted models and drawings still restorable")
+    trash_command.add_argument("--json", action="store_true")
+    trash_command.set_defaults(handler=command_trash)
+    restore = commands.add_parser("restore", help="bring a trashed model or drawing back (name from `trash`)")
+    restore.add_argument("name")
+    restore.set_defaults(handler=command_restore)
     sweep = commands.add_parser("sweep", help="train a grid of combinations, here one by one or with Ray Tune")
     _add_config_flags(sweep)
     sweep.add_argument("--grid", required=True, help='e.g. "layers=1,2,3 units=32,128 dropout=0,0.3"')

@@ -5,11 +5,17 @@ plus `<id>.json` (label, source, when, a hash to refuse duplicates), in
 `$NEURAL_LAB_USER_DIGITS_DIR` (default `<repo>/user_digits/`, git-ignored). File names are
 generated here, never taken from the user; the JSON is written last, so a half-saved example
 (no JSON) is never listed. Anything unreadable in the folder is skipped, not fatal.
+
+A drawing remembers its `owner` (the browser session that saved it), so that on a shared server
+a visitor deletes only their own. Bounds keep one visitor (and the class) from filling the disk:
+per owner and in total, in count and bytes; past one, `NotSaved` says so and nothing is written.
+Deleting moves the drawing to the cache's trash (`core.trash`), from where it can be restored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -25,6 +31,9 @@ from core.preprocess import FIELD, Prepared
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ID_PATTERN = re.compile(r"^\d{8}T\d{6}-[0-9a-f]{8}$")
 MAX_DIGITS = 2000  # a shared server must not fill its disk one drawing at a time
+MAX_BYTES = 100 * 1024 * 1024  # all drawings together
+MAX_DIGITS_PER_OWNER = 200  # one browser session
+MAX_BYTES_PER_OWNER = 10 * 1024 * 1024
 SOURCES = ("canvas", "upload")
 
 
@@ -40,6 +49,7 @@ class UserDigit:
     source: str
     created: str
     digest: str
+    owner: str | None = None  # the session that saved it (None: saved before owners were kept, or by the CLI)
 
     def raw(self) -> np.ndarray | None:
         """The canvas or upload as it was received (RGBA uint8), read on demand."""
@@ -82,11 +92,43 @@ def _ids_and_metadata() -> list[tuple[str, dict]]:
     return entries
 
 
-def save_digit(prepared: Prepared, label: int, raw: np.ndarray | None = None, source: str = "canvas") -> UserDigit:
+def _stored_bytes(folder: Path, digit_id: str) -> int:
+    total = 0
+    for suffix in (".npz", ".json"):
+        try:
+            total += (folder / f"{digit_id}{suffix}").stat().st_size
+        except OSError:
+            pass
+    return total
+
+
+def _check_room(existing: list[tuple[str, dict]], owner: str | None, new_bytes: int) -> None:
+    """NotSaved when one more drawing of `new_bytes` would pass a bound (total, or this owner's)."""
+    folder = digits_dir()
+    sizes = {digit_id: _stored_bytes(folder, digit_id) for digit_id, _ in existing}
+    if len(existing) >= MAX_DIGITS:
+        raise NotSaved(f"Nothing was saved: the folder already holds {MAX_DIGITS} drawings. Delete some first.")
+    if sum(sizes.values()) + new_bytes > MAX_BYTES:
+        raise NotSaved(f"Nothing was saved: the saved drawings already fill {MAX_BYTES // 2**20} MB, the most this server keeps. "
+                       "Ask the teacher to delete some.")
+    if owner is None:
+        return
+    mine = [digit_id for digit_id, data in existing if data.get("owner") == owner]
+    if len(mine) >= MAX_DIGITS_PER_OWNER:
+        raise NotSaved(f"Nothing was saved: you already saved {len(mine)} drawings, the most one visitor may keep "
+                       f"({MAX_DIGITS_PER_OWNER}). Delete some of yours first.")
+    if sum(sizes[digit_id] for digit_id in mine) + new_bytes > MAX_BYTES_PER_OWNER:
+        raise NotSaved(f"Nothing was saved: your drawings already fill the {MAX_BYTES_PER_OWNER // 2**20} MB one visitor may use. "
+                       "Delete some of yours first (an upload keeps its whole picture).")
+
+
+def save_digit(prepared: Prepared, label: int, raw: np.ndarray | None = None, source: str = "canvas",
+               owner: str | None = None) -> UserDigit:
     """Store a prepared drawing as an example of `label`; raises NotSaved with the reason otherwise.
 
     Refused: nothing readable, ink touching the edge (part of the digit may be missing), a label
-    outside 0-9, the same image saved before, or a full folder.
+    outside 0-9, the same image saved before, or a bound passed (count or bytes, in total or for
+    this `owner`, the browser session saving it). Nothing is written when refused.
     """
     if not isinstance(label, (int, np.integer)) or isinstance(label, bool) or not 0 <= int(label) <= 9:
         raise NotSaved(f"The label must be a digit 0-9, not {label!r}.")
@@ -101,30 +143,37 @@ def save_digit(prepared: Prepared, label: int, raw: np.ndarray | None = None, so
         raise NotSaved("Nothing was saved: the prepared image is not 28x28.")
     digest = image_digest(image)
     existing = _ids_and_metadata()
-    if len(existing) >= MAX_DIGITS:
-        raise NotSaved(f"Nothing was saved: the folder already holds {MAX_DIGITS} drawings. Delete some first.")
     for _, data in existing:
         if data.get("digest") == digest:
             raise NotSaved(f"This drawing is already saved (as a {data['label']}).")
 
-    folder = digits_dir()
     now = datetime.now(UTC)
     digit_id = f"{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
     arrays = {"image": image}
     if raw is not None:
         arrays["raw"] = np.clip(np.nan_to_num(np.asarray(raw, dtype=np.float64)), 0, 255).astype(np.uint8)
     metadata = {"label": int(label), "source": source, "created": now.isoformat(timespec="seconds"), "digest": digest}
+    if owner is not None:
+        metadata["owner"] = str(owner)
+    packed = io.BytesIO()  # compressed in memory first: its size is checked before anything is written
+    np.savez_compressed(packed, **arrays)
+    text = json.dumps(metadata)
+    _check_room(existing, owner, packed.getbuffer().nbytes + len(text))
+
+    folder = digits_dir()
     temp = folder / f".tmp-{digit_id}"
     try:
-        with open(f"{temp}.npz", "wb") as handle:
-            np.savez_compressed(handle, **arrays)
+        Path(f"{temp}.npz").write_bytes(packed.getvalue())
         os.replace(f"{temp}.npz", folder / f"{digit_id}.npz")
-        Path(f"{temp}.json").write_text(json.dumps(metadata), encoding="utf-8")
+        Path(f"{temp}.json").write_text(text, encoding="utf-8")
         os.replace(f"{temp}.json", folder / f"{digit_id}.json")  # last: only now is the example listed
+    except OSError as error:
+        (folder / f"{digit_id}.npz").unlink(missing_ok=True)
+        raise NotSaved(f"Nothing was saved: the server could not write the drawing ({error.strerror or error}).") from error
     finally:
         for suffix in (".npz", ".json"):
             Path(f"{temp}{suffix}").unlink(missing_ok=True)
-    return UserDigit(digit_id, int(label), image, source, metadata["created"], digest)
+    return UserDigit(digit_id, int(label), image, source, metadata["created"], digest, metadata.get("owner"))
 
 
 def _load_image(digit_id: str) -> np.ndarray | None:
@@ -153,7 +202,9 @@ def list_digits() -> list[UserDigit]:
     for digit_id, data in _ids_and_metadata():
         image = _load_image(digit_id)
         if image is not None:
-            digits.append(UserDigit(digit_id, int(data["label"]), image, str(data.get("source", "")), str(data.get("created", "")), str(data.get("digest", ""))))
+            owner = data.get("owner")
+            digits.append(UserDigit(digit_id, int(data["label"]), image, str(data.get("source", "")), str(data.get("created", "")),
+                                    str(data.get("digest", "")), owner if isinstance(owner, str) else None))
     return digits
 
 
@@ -166,13 +217,21 @@ def load_digits() -> tuple[np.ndarray, np.ndarray, list[str]]:
 
 
 def delete_digit(digit_id: str) -> bool:
-    """Remove one example; False when it did not exist."""
-    folder = digits_dir()
+    """Move one example to the cache's trash (restorable there); False when it did not exist.
+
+    Raises ValueError for an id that is not one, core.trash.TrashError when the move failed (then
+    nothing was deleted). Who may delete which drawing is the dashboard's decision (dashboard/admin.py)."""
+    from core import trash
+
     check_id(digit_id)
-    existed = (folder / f"{digit_id}.json").exists()
-    (folder / f"{digit_id}.json").unlink(missing_ok=True)  # first: the example stops being listed at once
-    (folder / f"{digit_id}.npz").unlink(missing_ok=True)
-    return existed
+    return trash.move_digit(digit_id, digits_dir()) is not None
+
+
+def owner_of(digit_id: str) -> str | None:
+    """The session that saved a drawing (None when unknown or not saved)."""
+    data = _metadata(digits_dir() / f"{check_id(digit_id)}.json")
+    owner = data.get("owner") if data else None
+    return owner if isinstance(owner, str) else None
 
 
 @dataclass(frozen=True)

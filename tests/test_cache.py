@@ -19,7 +19,8 @@ def test_a_hit_does_not_train_again(cache_dir, tiny_mlp, count_trainings):
     assert count_trainings == [tiny_mlp.key()]
     assert not first.cached and second.cached
     assert second.meta["test_accuracy"] == first.meta["test_accuracy"]
-    assert sorted(p.name for p in (cache_dir / tiny_mlp.key()).iterdir()) == ["config.json", "history.json", "meta.json", "model.keras"]
+    names = {p.name for p in (cache_dir / tiny_mlp.key()).iterdir()}
+    assert set(cache.ENTRY_FILES) <= names <= set(cache.ENTRY_FILES) | {"arrays.npz"}  # arrays: per-epoch recordings
     images = np.zeros((2, 28, 28), np.float32)
     np.testing.assert_allclose(second.model.predict_on_batch(images), first.model.predict_on_batch(images), rtol=1e-5)
 
@@ -142,9 +143,24 @@ def test_listener_sees_epoch_metrics(cache_dir, tiny_mlp):
 def test_remove_and_list(cache_dir, tiny_mlp):
     cache.get_or_train(tiny_mlp)
     assert len(cache.list_runs()) == 1
-    assert cache.remove(tiny_mlp.key())
+    assert cache.remove(tiny_mlp.key())  # for good (eviction); people delete through core.trash
     assert not cache.remove(tiny_mlp.key())
     assert cache.list_runs() == []
+    assert not (cache_dir / ".trash").exists()
+
+
+def test_an_entry_folder_kept_elsewhere_is_checked_before_it_comes_back(cache_dir, tiny_mlp, tmp_path):
+    import shutil
+
+    run = cache.get_or_train(tiny_mlp)
+    elsewhere = tmp_path / "kept"
+    shutil.copytree(run.path, elsewhere)
+    assert cache.check_entry_folder(elsewhere, tiny_mlp.key())["config"] == tiny_mlp
+    with pytest.raises(cache.CorruptEntry, match="does not hash"):
+        cache.check_entry_folder(elsewhere, tiny_mlp.replace(units=8).key())
+    (elsewhere / "history.json").unlink()
+    with pytest.raises(cache.CorruptEntry, match="missing history.json"):
+        cache.check_entry_folder(elsewhere, tiny_mlp.key())
 
 
 def test_eviction_honours_the_cap_least_recently_used_first(cache_dir, tiny_mlp, monkeypatch):
