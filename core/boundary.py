@@ -206,3 +206,89 @@ def grid_lookup(probabilities: np.ndarray, bounds: tuple[float, float, float, fl
     columns = np.clip(np.round((points[:, 0] - x_min) / (x_max - x_min) * (width - 1)), 0, width - 1).astype(int)
     rows = np.clip(np.round((points[:, 1] - y_min) / (y_max - y_min) * (height - 1)), 0, height - 1).astype(int)
     return probabilities[rows, columns]
+
+
+# -- why a run ended low, and the one-click fix ---------------------------------------------------
+
+LOW_TRAIN_ACCURACY = 0.85  # below this on the training points, the page explains why
+STILL_RISING = 0.03  # train accuracy gained over the last fifth of the epochs: "still learning"
+MAX_EPOCHS = 200  # the form's upper bound
+MIN_EPOCHS_TO_JUDGE = 20  # a shorter run's curve says nothing about capacity: it simply trained too little
+BIGGER_LAYERS, BIGGER_UNITS, BIGGER_EPOCHS = 3, 16, 100  # bench/RESULTS-boundary.md: solves the spiral
+
+
+def _network(config: RunConfig) -> str:
+    """'2 hidden layers of 4 units' / 'logistic regression (no hidden layer)'."""
+    if not config.layers:
+        return "logistic regression (no hidden layer)"
+    units = "-".join(str(u) for u in config.units_per_layer())
+    return f"{config.layers} hidden layer{'s' if config.layers != 1 else ''} of {units} units"
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why a toy run ended with a low train accuracy (one sentence), and the configuration that fixes it."""
+
+    reason: str
+    fix: RunConfig
+    fix_label: str
+
+
+def diagnose(config: RunConfig, history: dict[str, list[float]]) -> Diagnosis | None:
+    """Explain a low final train accuracy from the run's own curve; None when it is fine.
+
+    Train accuracy (not test) is what capacity and training time limit. If it gained at least
+    STILL_RISING over the last fifth of the epochs, the run stopped while still learning: too few
+    epochs (fix: three times as many, at most MAX_EPOCHS); so is a run shorter than MIN_EPOCHS_TO_JUDGE,
+    whose curve says nothing yet. If it is flat, more epochs would not
+    help: too little capacity (fix: BIGGER_LAYERS layers of BIGGER_UNITS units, BIGGER_EPOCHS
+    epochs, never smaller than the run's own).
+    """
+    accuracy = [float(a) for a in history.get("accuracy") or []]
+    if not accuracy or accuracy[-1] >= LOW_TRAIN_ACCURACY:
+        return None
+    final, window = accuracy[-1], max(1, len(accuracy) // 5)
+    gain = final - accuracy[max(0, len(accuracy) - 1 - window)]
+    span = f"{window} epoch{'s' if window != 1 else ''}"
+    if len(accuracy) < MIN_EPOCHS_TO_JUDGE and config.epochs < MAX_EPOCHS:
+        epochs = min(MAX_EPOCHS, max(MIN_EPOCHS_TO_JUDGE * 2, config.epochs * 3))
+        return Diagnosis(
+            f"Train accuracy is only {final:.0%} after {len(accuracy)} epochs: too few epochs to learn this shape.",
+            config.replace(epochs=epochs), f"Train {epochs} epochs instead of {config.epochs}",
+        )
+    if gain >= STILL_RISING and config.epochs < MAX_EPOCHS:
+        epochs = min(MAX_EPOCHS, config.epochs * 3)
+        return Diagnosis(
+            f"Train accuracy is only {final:.0%} and still rising (+{gain * 100:.0f} points over the last {span}): "
+            f"too few epochs, the network had not finished learning.",
+            config.replace(epochs=epochs), f"Train {epochs} epochs instead of {config.epochs}",
+        )
+    widest = max(config.units_per_layer()) if config.layers else 0
+    layers, units = max(config.layers, BIGGER_LAYERS), max(widest, BIGGER_UNITS)
+    epochs = max(config.epochs, BIGGER_EPOCHS)
+    overlap = f" (or the classes overlap: noise {config.noise:g})" if config.noise >= 0.2 else ""
+    return Diagnosis(
+        f"Train accuracy is only {final:.0%} and no longer rising over the last {span} ({gain * 100:+.0f} points): "
+        f"too little capacity, {_network(config)} cannot draw this shape{overlap}.",
+        config.replace(layers=layers, units=units, epochs=epochs),
+        f"Train {layers} layers of {units} units, {epochs} epochs",
+    )
+
+
+# -- how long a toy training takes ------------------------------------------------------------------
+
+# From two measurements on this machine kind (2 cores, bench/RESULTS-boundary.md): in-process, MLP 8-8
+# for 20 epochs took 3.5 s and the old default (4-4, 100 epochs, 7 batches/epoch) 13.2 s on an idle
+# machine; through the page's background worker (progress records, live grid) that old default took
+# 19 s (issue 16). So: a fixed start (the worker builds and traces the model), then per epoch a fixed
+# cost (validation, snapshot, live grid, progress record) plus one per training batch; the fit is
+# calibrated to the worker's 19 s.
+START_SECONDS = 2.0
+EPOCH_SECONDS = 0.11
+STEP_SECONDS = 0.008
+
+
+def estimated_train_seconds(config: RunConfig, n_train: int) -> float:
+    """Wall seconds a toy training of `config` on `n_train` points takes on an idle 2-core machine."""
+    steps = -(-max(1, n_train) // max(1, config.batch_size))
+    return START_SECONDS + config.epochs * (EPOCH_SECONDS + steps * STEP_SECONDS)

@@ -55,8 +55,8 @@ def test_test_points_are_outlined_train_points_filled():
     figure = charts.boundary_figure(None, BOUNDS, points, np.array([0, 1]), points + 2, np.array([0, 1]))
     train = next(t for t in figure.data if t.name == "train · class 1")
     test = next(t for t in figure.data if t.name == "test · class 1")
-    assert train.marker.color == charts.CLASS_COLOURS[1]
-    assert test.marker.line.color == charts.CLASS_COLOURS[1] and test.marker.color != charts.CLASS_COLOURS[1]
+    assert train.marker.color == charts.POINT_COLOURS[1]
+    assert test.marker.line.color == charts.POINT_COLOURS[1] and test.marker.color != charts.POINT_COLOURS[1]
     assert not _traces(figure, "heatmap")  # no model yet: data only
 
 
@@ -119,3 +119,25 @@ def test_history_figure_marks_the_replayed_epoch():
     figure = charts.history_figure(history, upto=1)
     assert len(figure.data) == 4
     assert any(shape.x0 == 1 for shape in figure.layout.shapes)
+
+
+def test_training_dots_are_filled_with_a_shade_that_stands_out_on_their_own_class_colour():
+    # A dot filled with exactly the background's colour looked hollow (only its outline showed).
+    points = np.array([[1.0, 1.0], [-1.0, -1.0]], dtype=np.float32)
+    labels = np.array([0, 1])
+    figure = charts.boundary_figure(_two_class_grid(), BOUNDS, points, labels, points, labels)
+    train = [t for t in figure.data if t.name and t.name.startswith("train · class")]
+    test = [t for t in figure.data if t.name and t.name.startswith("test · class")]
+    for trace in train:
+        assert trace.marker.color not in charts.CLASS_COLOURS and trace.marker.color in charts.POINT_COLOURS
+    for trace in test:  # outlined: white inside, the class shade as the ring
+        assert trace.marker.color == "#ffffff" and trace.marker.line.color in charts.POINT_COLOURS
+
+
+def test_history_axes_are_fixed_whatever_epoch_is_marked():
+    history = {"loss": [0.9, 0.5, 0.3], "val_loss": [1.0, 0.6, 0.4], "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.5, 0.7, 0.85]}
+    first, last = charts.history_figure(history, upto=1, epochs=3), charts.history_figure(history, upto=3, epochs=3)
+    for figure in (first, last):
+        assert list(figure.layout.xaxis.range) == [0.5, 3.5] and list(figure.layout.xaxis2.range) == [0.5, 3.5]
+        assert figure.layout.yaxis.range[0] == 0 and figure.layout.yaxis.range[1] >= 1.0
+        assert list(figure.layout.yaxis2.range) == [0, 1.02]

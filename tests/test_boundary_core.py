@@ -159,3 +159,44 @@ def test_lessons_are_visible_to_the_command_line():
     assert listing.returncode == 0, listing.stderr
     for name in LESSONS:
         assert name in listing.stdout
+
+
+# -- why a run ended low ------------------------------------------------------------------------
+
+SPIRAL = RunConfig(task="toy", dataset="spiral", layers=2, units=4, activation="tanh", batch_size=16, epochs=30, n_samples=200, train_ratio=0.5)
+
+
+def test_a_good_run_needs_no_explanation():
+    assert boundary.diagnose(SPIRAL, {"accuracy": [0.5, 0.8, 0.95]}) is None
+    assert boundary.diagnose(SPIRAL, {}) is None
+
+
+def test_a_low_flat_curve_is_too_little_capacity_and_the_fix_is_a_bigger_network():
+    history = {"accuracy": [0.5] * 5 + [0.70, 0.71, 0.70, 0.71, 0.71] * 5}  # the spiral: 71 %, flat
+    diagnosis = boundary.diagnose(SPIRAL, history)
+    assert "71 %" in diagnosis.reason.replace("71%", "71 %") and "capacity" in diagnosis.reason
+    assert diagnosis.fix.layers == 3 and diagnosis.fix.units == 16 and diagnosis.fix.epochs == 100
+    assert diagnosis.fix.dataset == "spiral" and diagnosis.fix.seed == SPIRAL.seed  # the same data
+    assert "3 layers of 16 units" in diagnosis.fix_label
+
+
+def test_a_low_rising_curve_is_too_few_epochs_and_the_fix_is_more_epochs():
+    history = {"accuracy": list(np.linspace(0.4, 0.75, 30))}  # still climbing at the end
+    diagnosis = boundary.diagnose(SPIRAL, history)
+    assert "still rising" in diagnosis.reason and "epochs" in diagnosis.reason
+    assert diagnosis.fix == SPIRAL.replace(epochs=90)
+    # Already at the form's most epochs: more epochs is no fix, so it says capacity instead.
+    assert "capacity" in boundary.diagnose(SPIRAL.replace(epochs=200), {"accuracy": list(np.linspace(0.4, 0.75, 200))}).reason
+
+
+def test_the_train_time_estimate_grows_with_epochs_and_batches():
+    short = boundary.estimated_train_seconds(SPIRAL, 100)
+    assert boundary.estimated_train_seconds(SPIRAL.replace(epochs=90), 100) > 2 * short
+    assert boundary.estimated_train_seconds(SPIRAL, 1000) > short
+    assert boundary.estimated_train_seconds(SPIRAL.replace(batch_size=100), 100) < short
+
+
+def test_a_short_low_run_is_too_few_epochs_whatever_its_last_epochs_did():
+    diagnosis = boundary.diagnose(SPIRAL.replace(epochs=6), {"accuracy": [0.5, 0.45, 0.47, 0.40, 0.47, 0.40]})
+    assert "too few epochs" in diagnosis.reason and "capacity" not in diagnosis.reason
+    assert diagnosis.fix == SPIRAL.replace(epochs=40)

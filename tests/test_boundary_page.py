@@ -205,3 +205,31 @@ def test_a_lesson_in_the_url_explains_itself_above_the_plot(cache_dir):
     assert "Fragile" in lesson and "4x4" in lesson  # the 2-2 network's failure with seed 0, and where to go instead
     at = _app({**full_params(preset("seed003-xor-2layer")), "seed": "1"}).run()
     assert not any(c.value.startswith("Lesson") for c in at.caption)  # another seed is no longer the lesson
+
+
+@pytest.mark.usefixtures("jobs_settle")
+def test_a_low_run_says_why_with_a_one_click_fix_and_an_entry_without_snapshots_says_there_is_no_replay(cache_dir):
+    from core import boundary
+    from core.presets import BOUNDARY_DEFAULTS
+    from dashboard.state import decode, full_params
+
+    config = _config(dataset="spiral", n_samples=60, units=2)  # 3 epochs of 2 units: far from solving the spiral
+    run = cache.get_or_train(config)
+    (run.path / "arrays.npz").unlink()  # an entry cached without per-epoch snapshots
+    at = _app(full_params(config)).run()
+    assert not at.exception, at.exception
+    assert not [s for s in at.select_slider if s.label.startswith("Replay")]
+    assert any("No replay for this entry" in c.value and "without per-epoch snapshots" in c.value for c in at.caption)
+    assert "final model" in _main_spec(at)
+
+    diagnosis = boundary.diagnose(config, run.history)
+    assert diagnosis is not None
+    why = next(m.value for m in at.markdown if "Why so low?" in m.value)
+    assert diagnosis.reason in why and f"{run.history['accuracy'][-1]:.0%}" in why
+    _button(at, diagnosis.fix_label).click().run()
+    assert not at.exception, at.exception
+    params = {name: value[0] if isinstance(value, list) else value for name, value in at.query_params.items()}
+    assert decode(params, BOUNDARY_DEFAULTS)[0] == diagnosis.fix  # the address is now the bigger configuration
+    assert stop_button(at, diagnosis.fix.key()) is not None  # one click opened and started the bigger run
+    stop_button(at, diagnosis.fix.key()).click().run()
+    finish(diagnosis.fix.key())

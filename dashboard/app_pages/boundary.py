@@ -54,22 +54,14 @@ job = jobs.read_job(config.key())
 if run is None and train_now:
     job = training_ui.submit(config) or job
 view.render_training(config, run, job, splits, bounds)
-
-plot_column, side_column = st.columns([3, 1.25], gap="medium")
-with side_column:
-    options = view.render_plane_options(config, DEFAULTS)
-with plot_column:
-    if run is None:
-        event, shown_epoch = view.render_untrained_plane(config, job, splits, bounds, options), None
-    else:
-        event, shown_epoch = view.render_trained_plane(config, run, splits, bounds, options, side_column)
-view.add_clicked_point(config, event, options, DEFAULTS)
+if run is not None:
+    view.render_diagnosis(config, run, DEFAULTS)
+view.render_plane(config, run, job, splits, bounds, DEFAULTS, bool(st.session_state.get(view.DISCRETIZE, False)))
 
 if run is not None:
-    with plot_column:
-        view.render_history(run, shown_epoch)
     inside, multiples = st.tabs(["Inside the network", "Small multiples"])
     with inside:
         view.render_neurons(run, config, bounds)
 with multiples if run is not None else st.expander("Small multiples: compare architectures"):
-    view.render_small_multiples(config, bounds, options.discretize)
+    view.render_small_multiples(config, bounds)
+view.render_click_fix()

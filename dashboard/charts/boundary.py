@@ -2,8 +2,9 @@
 
 Two classes: a diverging heatmap of P(class 1) (class 0 orange, 0.5 white, class 1 blue) with
 the 0.5 contour. Three classes: an RGB image whose hue is the most likely class and whose
-lightness is the confidence. Training points are filled, test points outlined, misclassified
-points carry a black cross. An invisible grid of markers sits on top so that a click anywhere
+lightness is the confidence. Training points are filled with a dark shade of their class colour
+(never the background's own colour, where a filled dot would vanish and look hollow), test points
+are white with a ring of that shade, misclassified points carry a black cross. An invisible grid of markers sits on top so that a click anywhere
 on the plane reaches Streamlit (Plotly heatmap clicks do not).
 """
 
@@ -16,6 +17,9 @@ from plotly.subplots import make_subplots
 from core.boundary import grid_lookup
 
 CLASS_COLOURS = ("#f28e2b", "#1f77b4", "#2ca02c")  # class 0 orange, class 1 blue, class 2 green
+# The points' colours: darker shades of the class colours, so a dot stays visible (and filled) on a
+# background of its own class colour, and a test point's ring stays visible on any background.
+POINT_COLOURS = ("#a8570c", "#0d3f66", "#145214")
 DIVERGING = [[0.0, CLASS_COLOURS[0]], [0.5, "#ffffff"], [1.0, CLASS_COLOURS[1]]]
 NEURON_SCALE = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]  # negative red, zero white, positive blue
 CLICK_GRID = 41  # clickable cells per side
@@ -89,11 +93,11 @@ def _point_traces(points: np.ndarray, labels: np.ndarray, kind: str, predicted: 
         mask = labels == label
         if not mask.any():
             continue
-        colour = CLASS_COLOURS[label]
+        colour = POINT_COLOURS[label]
         filled = kind != "test"
         marker = dict(
-            size=11 if kind == "yours" else 8, color=colour if filled else "rgba(255,255,255,0.6)",
-            symbol="star" if kind == "yours" else "circle", line=dict(color="#333333" if filled else colour, width=1 if filled else 2.5),
+            size=11 if kind == "yours" else 8, color=colour if filled else "#ffffff",
+            symbol="star" if kind == "yours" else "circle", line=dict(color="#ffffff" if filled else colour, width=1 if filled else 2.5),
         )
         traces.append(
             go.Scatter(
@@ -255,8 +259,12 @@ def small_multiples_figure(
     return figure
 
 
-def history_figure(history: dict[str, list[float]], upto: int | None = None, height: int = 260) -> go.Figure:
-    """Train/test loss and accuracy per epoch; a vertical line marks `upto` (the replayed epoch)."""
+def history_figure(history: dict[str, list[float]], upto: int | None = None, height: int = 260, epochs: int | None = None) -> go.Figure:
+    """Train/test loss and accuracy per epoch; a vertical line marks `upto` (the replayed epoch).
+
+    Axes are fixed, so they do not jump while a replay moves the line: epochs 1..`epochs` (default:
+    the history's length), loss from 0 to a little above its largest value, accuracy 0-100 %.
+    """
     figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.12)
     styles = {"loss": ("train", "#555555", 1), "val_loss": ("test", "#d62728", 1), "accuracy": ("train", "#555555", 2), "val_accuracy": ("test", "#d62728", 2)}
     for name, (label, colour, column) in styles.items():
@@ -272,7 +280,10 @@ def history_figure(history: dict[str, list[float]], upto: int | None = None, hei
     if upto:
         for column in (1, 2):
             figure.add_vline(x=upto, line=dict(color="#888888", dash="dot"), row=1, col=column)
+    last = max(1, epochs or max((len(history.get(n) or []) for n in styles), default=1))
+    losses = [v for n in ("loss", "val_loss") for v in (history.get(n) or []) if np.isfinite(v)]
+    figure.update_yaxes(range=[0, max(losses) * 1.05 if losses else 1.0], row=1, col=1)
     figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    figure.update_xaxes(title_text="epoch")
+    figure.update_xaxes(title_text="epoch", range=[0.5, last + 0.5] if last > 1 else [0.5, 1.5])
     figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3))
     return figure
