@@ -45,6 +45,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core import eta
 from core.config import RunConfig
 
 log = logging.getLogger("neural_lab.jobs")
@@ -127,11 +128,14 @@ class Job:
 
     @property
     def eta_seconds(self) -> float | None:
-        """Seconds left, from the epochs timed so far (None before the first epoch ends)."""
-        seconds = self.history.get("seconds") or []
-        if self.state != "running" or not seconds:
+        """Seconds left from this run's own timed epochs (core.eta: None until an epoch after the first ended)."""
+        return self.seconds_left()
+
+    def seconds_left(self, reference_seconds_per_epoch: float | None = None) -> float | None:
+        """Seconds left (core.eta's rule); `reference_seconds_per_epoch`: a similar cached run's, used until this run has timed an epoch."""
+        if self.state != "running" or self.waiting:
             return None
-        return sum(seconds) / len(seconds) * self.epochs * (1.0 - self.fraction)
+        return eta.seconds_left(self.history.get("seconds"), self.epochs, self.fraction, reference_seconds_per_epoch)
 
     def run_config(self) -> RunConfig:
         return RunConfig.from_dict(self.config)

@@ -8,6 +8,7 @@ st.cache_resource / st.cache_data wrapper of the dashboard lives here, keyed by 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -93,6 +94,82 @@ def mnist_runs() -> pd.DataFrame:
     return runs[runs["task"] == "mnist"].reset_index(drop=True)
 
 
+# -- which model a page opens when the address names none ------------------------------------
+
+RECENT_MODEL = "neural_lab_recent_model"  # st.session_state: the model this session looked at last, on any page
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    """The model a page shows and why: 'address' (the URL named a cached model), 'recent' (the model this
+    session looked at last), 'preferred' (the page's usual model, e.g. the `best` preset), 'best' (the most
+    accurate cached one) or 'none' (nothing cached)."""
+
+    key: str | None
+    reason: str
+    candidates: int = 0  # how many cached models there were to choose from
+
+    @property
+    def fallback(self) -> bool:
+        """True when the page opened another model than the address asked for (the page should say so)."""
+        return self.reason in ("recent", "preferred", "best")
+
+
+def choose_model(runs: pd.DataFrame, wanted: str | None = None, recent: str | None = None,
+                 preferred: Iterable[str] = ()) -> ModelChoice:
+    """The model a page should open: the address's own if cached, else the one this session looked at last,
+    else the first cached of the page's `preferred` keys, else the most accurate cached one (ties: the most
+    recently used, then the newest). Pure: no st.* here.
+
+    `runs` is a run table (`run_table()` / `mnist_runs()`: columns key, test_accuracy and, when known,
+    last_used / created). Every page that needs a trained model uses this rule, so a page opened from the
+    sidebar never shows empty pickers while models are cached.
+    """
+    keys = [] if runs is None or runs.empty or "key" not in runs else [str(key) for key in runs["key"]]
+    if not keys:
+        return ModelChoice(None, "none", 0)
+    if wanted in keys:
+        return ModelChoice(wanted, "address", len(keys))
+    if recent in keys:
+        return ModelChoice(recent, "recent", len(keys))
+    for key in preferred:
+        if key in keys:
+            return ModelChoice(key, "preferred", len(keys))
+    table = runs.assign(
+        _accuracy=pd.to_numeric(runs.get("test_accuracy"), errors="coerce").fillna(-1.0),
+        _used=pd.to_datetime(runs["last_used"], utc=True, errors="coerce") if "last_used" in runs else pd.NaT,
+        _created=pd.to_datetime(runs["created"], utc=True, errors="coerce") if "created" in runs else pd.NaT,
+    )
+    best = table.sort_values(["_accuracy", "_used", "_created"], ascending=False, na_position="last", kind="stable")
+    return ModelChoice(str(best.iloc[0]["key"]), "best", len(keys))
+
+
+def choice_note(choice: ModelChoice, name: str, asked_for: str | None = None) -> str:
+    """One sentence saying which model a page opened instead of the address's, and why ('' when no fallback).
+
+    `asked_for` describes what the address named (e.g. a configuration with no trained model yet).
+    """
+    if not choice.fallback:
+        return ""
+    plural = "s" if choice.candidates != 1 else ""
+    why = {"recent": "the model you looked at last", "preferred": "this page's usual model"}.get(
+        choice.reason, f"the most accurate of the {choice.candidates} cached MNIST model{plural}")
+    asked = (f"The address asks for {asked_for}, which has no trained model yet" if asked_for
+             else "The address names no trained model")
+    return f"{asked}, so this page opened **{name}**, {why}. Pick another in **Model**."
+
+
+def recent_model() -> str | None:
+    """The model this session looked at last on any page (None at first)."""
+    return st.session_state.get(RECENT_MODEL)
+
+
+def remember_model(key: str | None) -> None:
+    """Record the model the page shows, so the next page opened without an address shows it too."""
+    if key is not None and st.session_state.get(RECENT_MODEL) != key:
+        st.session_state[RECENT_MODEL] = key
+
+
 def run_configs(keys: Iterable[str]) -> dict[str, RunConfig]:
     """The RunConfig of each key (cheap: config.json only); keys whose entry turned corrupt are left out."""
     configs = {}
@@ -156,3 +233,42 @@ def confusion_chart(key: str, matrix: np.ndarray, normalised: bool, selected: tu
     the rerun a first click triggers drew a "new" chart and the click was lost. Nothing mutates it.
     """
     return explorer_charts.confusion_figure(matrix, normalised=normalised, selected=selected)
+
+
+# -- Inside the network (dashboard/views/inside.py) --------------------------------------------
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def inside_record(key: str):
+    """(InsideRecord or None, problem or None) of a cached run: None + None when the run recorded nothing
+    (trained before recording existed), None + the reason when the record is damaged, or the model is gone."""
+    from core.snapshots import SnapshotError, read_inside
+
+    run = cached_run(key)
+    if run is None:
+        return None, "the cached model could not be loaded"
+    try:
+        return read_inside(run.arrays), None
+    except SnapshotError as error:
+        return None, str(error)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def probe_hover_texts(dataset: str, indices: tuple[int, ...]) -> list[str]:
+    """Each probe digit as block characters for the scatter's hover label (once per dataset and probe)."""
+    from dashboard.charts.inside import digit_text
+
+    images = mnist(dataset).x_test
+    return [digit_text(images[index]) for index in indices]
+
+
+@st.cache_data(max_entries=8, show_spinner="Computing t-SNE of the final epoch (a few seconds)…")
+def inside_tsne(key: str) -> np.ndarray | None:
+    """t-SNE (2-D) of the final epoch's embedding of a run; None when it has none or scikit-learn is missing."""
+    from core import inside
+
+    record, _ = inside_record(key)
+    if record is None or record.embedding is None or not inside.tsne_available():
+        return None
+    final = record.embedding[-1]
+    return inside.tsne(final[:, np.all(np.isfinite(final), axis=0)])

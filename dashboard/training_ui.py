@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 import streamlit as st
 
-from core import jobs
+from core import eta, jobs
 from core.config import RunConfig
 from core.jobs import Job, QueueFull
 from dashboard.charts.training import learning_curve
@@ -62,8 +62,12 @@ def submit_many(configs: Iterable[RunConfig]) -> tuple[list[str], str | None]:
     return keys, None
 
 
-def status_line(job: Job) -> str:
-    """'queued: 2 trainings ahead' / 'epoch 3/10 · 4 s elapsed · about 9 s left' / the final message."""
+def status_line(job: Job, reference_seconds_per_epoch: float | None = None) -> str:
+    """'queued: 2 trainings ahead' / 'epoch 3/10 · 4 s elapsed · about 9 s left' / the final message.
+
+    The time left follows core.eta: the job's own epochs after the first (warm-up) one, else
+    `reference_seconds_per_epoch` (a similar cached run's), else it says it is still measuring.
+    """
     if job.state == "queued":
         ahead = (job.position or 1) - 1
         return "queued: next to start" if ahead <= 0 else f"queued: {ahead} training{'s' if ahead != 1 else ''} ahead"
@@ -76,18 +80,47 @@ def status_line(job: Job) -> str:
         if job.batch and job.steps:
             parts.append(f"batch {job.batch}/{job.steps}")
         parts.append(f"{job.elapsed:.0f} s elapsed")
-        eta = job.eta_seconds
-        if eta is not None:
-            parts.append(f"about {eta:.0f} s left")
+        left = job.seconds_left(reference_seconds_per_epoch)
+        if left is not None:
+            measured = eta.steady_seconds_per_epoch(job.history.get("seconds")) is not None
+            parts.append(f"about {left:.0f} s left" + ("" if measured else " (timed on a similar cached run)"))
+        elif job.epochs > 1:
+            parts.append("time left: measured after epoch 2 (epoch 1 also builds the model)")
         return " · ".join(parts)
     return job.message
 
 
 def draw_curves(job: Job, columns=None) -> None:
-    """Loss and accuracy curves of a job so far (train vs validation), side by side."""
+    """Loss and accuracy curves of a job so far (train vs validation), side by side; a stopped job's
+    curves are marked "stopped at epoch N: not cached"."""
+    stopped_at = len(job.history.get("loss", [])) if job.state == "cancelled" else None
+    try:
+        classes = job.run_config().n_classes
+    except (TypeError, ValueError):
+        classes = 10
     for column, metric in zip(columns or st.columns(2), ("loss", "accuracy"), strict=True):
-        figure = learning_curve(job.history, metric, epochs=job.epochs or None)
+        figure = learning_curve(job.history, metric, epochs=job.epochs or None, stopped_at=stopped_at or None, classes=classes)
         column.plotly_chart(figure, width="stretch", key=f"job-{metric}-{job.key}")
+
+
+def similar_seconds_per_epoch(config: RunConfig) -> float | None:
+    """Steady seconds per epoch of the newest cached run that trains at the speed of `config` (core.eta), or None."""
+    from core import cache
+
+    wanted = config.to_dict()
+    candidates = (  # newest first; a history file is read only for a run of the same speed
+        (summary.config.to_dict(), (cache.read_history(summary.key) or {}).get("seconds"))
+        for summary in cache.list_runs()
+        if summary.key != config.key() and eta.same_speed(summary.config.to_dict(), wanted)
+    )
+    return eta.similar_reference(wanted, candidates)
+
+
+def may_stop(active: list[Job]) -> bool:
+    """Personal mode, the admin, or the session that queued every one of these jobs (shared mode)."""
+    from dashboard import admin  # here: admin imports this module for the session id
+
+    return admin.is_admin() or all(job.session is not None and job.session == session_id() for job in active)
 
 
 def watch(key: str, *, curves: bool = True, extra: Callable[[Job], None] | None = None, stop_label: str = "Stop training") -> None:
@@ -96,19 +129,31 @@ def watch(key: str, *, curves: bool = True, extra: Callable[[Job], None] | None 
     Call it only while the job is active; it polls by itself and reruns the page when the job ends.
     """
 
+    reference: dict[str, float | None] = {}  # a similar cached run's s/epoch, looked up once per page run
+
     @st.fragment(run_every=POLL_SECONDS)
     def panel() -> None:
         job = jobs.read_job(key)
         if job is None or not job.active:
             st.rerun(scope="app")  # it ended: one full rerun draws the result (and polls no more)
             return
+        if "seconds" not in reference and job.state == "running" and eta.steady_seconds_per_epoch(job.history.get("seconds")) is None:
+            try:
+                reference["seconds"] = similar_seconds_per_epoch(job.run_config())
+            except (TypeError, ValueError, OSError):
+                reference["seconds"] = None
         with st.container(border=True):
             top = st.columns([4, 1], vertical_alignment="center")
             top[0].markdown(f"**{'Queued' if job.state == 'queued' else 'Training'}:** {job.description}")
-            if top[1].button(stop_label, icon=":material/stop_circle:", key=f"stop-{key}", help="Stops after the current batch; nothing is cached."):
+            if top[1].button(
+                stop_label, icon=":material/stop_circle:", key=f"stop-{key}", disabled=not may_stop([job]),
+                help="Stops after the current batch. The curves so far stay on the page, marked 'stopped, not cached'; "
+                "only complete runs are cached. Try: stop an overfitting run once the validation curve turns up."
+                if may_stop([job]) else "Someone else started this training: stopping it needs the admin secret (Runs page).",
+            ):
                 job_runner().cancel(key)
                 st.toast("Stop requested: the training ends after the current batch.")
-            st.progress(job.fraction, text=status_line(job))
+            st.progress(job.fraction, text=status_line(job, reference.get("seconds")))
             st.caption("This training runs in the background: you may leave the page or change settings; it goes on and lands in the cache.")
             if extra is not None:
                 extra(job)
@@ -141,7 +186,11 @@ def watch_many(keys: list[str], label: str) -> None:
             text += f" · now {running[0].description[:60]}: {status_line(running[0])}"
         columns = st.columns([5, 1], vertical_alignment="center")
         columns[0].progress(min(1.0, fraction), text=text)
-        if columns[1].button("Stop all", icon=":material/stop_circle:", key=f"stop-all-{label}"):
+        if columns[1].button(
+            "Stop all", icon=":material/stop_circle:", key=f"stop-all-{label}", disabled=not may_stop(active),
+            help="Stops every queued or running training of this grid; cells already finished stay cached."
+            if may_stop(active) else "Someone else started some of these trainings: stopping them needs the admin secret (Runs page).",
+        ):
             for job in active:
                 job_runner().cancel(job.key)
             st.toast(f"Stop requested for {len(active)} training(s).")
@@ -168,7 +217,11 @@ def train_missing(missing: list[RunConfig], *, label: str, button: str, icon: st
     then one progress bar over the grid's jobs until they end."""
     training = active_keys(config.key() for config in missing)
     waiting = [config for config in missing if config.key() not in training]
-    if waiting and st.button(button.format(count=len(waiting)), icon=icon, key=key):
+    if waiting and st.button(
+        button.format(count=len(waiting)), icon=icon, key=key,
+        help="Queues one background training per missing cell; each fills in as soon as it is cached. "
+        "Try: start with a small grid, you can add depths or widths later.",
+    ):
         queued, refused = submit_many(waiting)
         if refused:
             st.warning(refused, icon=":material/hourglass_full:")
@@ -213,12 +266,22 @@ def jobs_table(limit: int = 30) -> None:
         if not active:
             st.caption("No trainings are queued or running.")
             return
+        from dashboard import admin  # here: admin imports this module for the session id
+
         for job in active:
             columns = st.columns([3, 3, 1], vertical_alignment="center")
             columns[0].markdown(f"**{job.description[:80]}**  \n`{job.key}`")
             columns[1].progress(job.fraction, text=status_line(job))
-            if columns[2].button("Cancel", key=f"cancel-job-{job.key}", icon=":material/cancel:"):
+            # Shared mode: a visitor cancels only the trainings their own session queued.
+            allowed = admin.is_admin() or (job.session is not None and job.session == session_id())
+            if columns[2].button(
+                "Cancel", key=f"cancel-job-{job.key}", icon=":material/cancel:", disabled=not allowed,
+                help=("Stops this training after its current batch; nothing is cached. Try: cancel a training you queued by mistake."
+                      if allowed else "Someone else queued this training: cancelling it needs the admin secret (Runs page)."),
+            ):
                 job_runner().cancel(job.key)
+                if not (job.session is not None and job.session == session_id()):
+                    admin.record("cancel-job", [job.key])
                 st.toast(f"Cancel requested: {job.description[:60]}")
 
     panel()

@@ -87,7 +87,7 @@ def test_draw_a_one_and_a_zero_with_the_mouse(app_server, page, draw_model, outp
     one = preview_pixels(page)
     page.screenshot(path=str(output_dir / "draw-one.png"))
 
-    page.locator(".st-key-draw_clear button").click()
+    page.locator(".st-key-draw_clear").get_by_role("button", name="Clear").click()
     page.get_by_text("Draw a digit: there is no ink yet.").first.wait_for()
     wait_for_app(page)
     assert page.locator(".draw-prediction").count() == 0

@@ -66,7 +66,7 @@ def cnn(epochs: int, **changes) -> RunConfig:
     return RunConfig(arch="cnn", layers=1, units=8, epochs=epochs, batch_size=32, seed=seed).replace(**changes)
 
 
-def address(server: AppServer, config: RunConfig, path: str = "/") -> str:
+def address(server: AppServer, config: RunConfig, path: str = "/train") -> str:
     return f"{server.url}{path}?{urllib.parse.urlencode(full_params(config))}"
 
 

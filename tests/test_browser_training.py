@@ -28,7 +28,7 @@ def _slider(page, label: str):
 
 def test_curves_grow_while_training_and_the_address_reloads_from_cache(app_server, browser_cache, page, output_dir):
     # Train is the landing page: Streamlit serves the default page at "/" ("/train" shows "Page not found").
-    page.goto(f"{app_server.url}/?{START}&seed={int.from_bytes(os.urandom(3), 'little')}")
+    page.goto(f"{app_server.url}/train?{START}&seed={int.from_bytes(os.urandom(3), 'little')}")
     wait_for_app(page)
     page.get_by_text("has not been trained yet").wait_for()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 
 import numpy as np
 import pytest
@@ -233,6 +234,30 @@ def test_the_default_model_is_the_best_preset_when_cached(app_env, monkeypatch, 
     at = open_page()
     assert at.selectbox(key="draw_model").value == preferred.key()
     assert at.query_params["run"] == preferred.key()
+
+
+def test_without_an_address_it_opens_a_model_and_says_which(app_env):
+    at = open_page()
+    assert not at.exception
+    chosen = at.selectbox(key="draw_model").value
+    assert chosen in (MLP.key(), CNN.key())
+    assert any("so this page opened" in caption.value for caption in at.caption)
+
+
+def test_the_model_looked_at_last_on_any_page_is_the_default(app_env):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["neural_lab_recent_model"] = MLP.key()  # e.g. set by Misclassified digits
+    at.run()
+    assert at.selectbox(key="draw_model").value == MLP.key()
+    assert any("the model you looked at last" in caption.value for caption in at.caption)
+
+
+def test_the_timing_line_reports_what_the_student_waited_for(app_env):
+    at = draw_on(open_page({"run": MLP.key()}), "one")
+    lines = [caption.value for caption in at.caption if caption.value.startswith("Answered in")]
+    assert len(lines) == 1 and "ms on the server after your stroke arrived" in lines[0]
+    server_ms, network_ms = (float(number) for number in re.findall(r"([0-9.]+) ms", lines[0])[:2])
+    assert server_ms >= network_ms  # the whole answer includes the network's part
 
 
 # -- charts -----------------------------------------------------------------------------------

@@ -106,6 +106,16 @@ def test_class_accuracy_figure():
     assert list(figure.data[0].y) == pytest.approx([0.9, 0.5, np.nan], nan_ok=True)
     assert figure.data[0].text == ("90.0%", "50.0%", "")
     assert figure.layout.yaxis.range[0] == pytest.approx(0.4)
+    ticks = list(figure.layout.yaxis.tickvals)
+    assert max(ticks) <= 1.0  # no "110 %" tick: an accuracy is never above 100 %
+    assert len(set(figure.layout.yaxis.ticktext)) == len(ticks)  # distinct labels
+
+
+def test_class_accuracy_ticks_stay_distinct_on_a_narrow_range():
+    table = pd.DataFrame({"class": range(2), "support": [100, 100], "correct": [99, 98], "errors": [1, 2],
+                          "recall": [0.99, 0.98], "precision": [0.985, 0.99]})
+    labels = list(charts.class_accuracy_figure(table).layout.yaxis.ticktext)
+    assert len(set(labels)) == len(labels) and all(label.endswith("%") for label in labels)
 
 
 def test_saliency_figure_overlays_the_map_on_the_digit():

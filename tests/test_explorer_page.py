@@ -89,11 +89,39 @@ def test_opens_the_model_from_the_url_and_lists_only_mnist_runs(app, trained):
     assert all(image.proto.imgs[0].url.endswith(".png") for image in at.get("image"))  # no JPEG blur
 
 
-def test_a_model_not_trained_yet_points_to_training(app):
+def _most_accurate(folder) -> str:
+    import os
+
+    os.environ["NEURAL_LAB_CACHE_DIR"] = str(folder)
+    return max(cache.list_runs(), key=lambda run: (run.config.task == "mnist", run.test_accuracy or -1)).key
+
+
+def test_a_model_not_trained_yet_opens_the_best_cached_one_and_says_so(app, trained):
     at = app(RunConfig(arch="mlp", layers=3, units=7, epochs=1))
     assert not at.exception
-    assert any("has no trained model yet" in info.value for info in at.info)
-    assert at.selectbox(key="explorer_model").value is None
+    note = " ".join(info.value for info in at.info)
+    assert "has no trained model yet" in note and "most accurate of the 2 cached MNIST models" in note
+    best = _most_accurate(trained[0])
+    assert at.selectbox(key="explorer_model").value == best
+    assert _gallery_size(at) > 0  # a real page, not two empty pickers
+
+
+def test_opened_from_the_sidebar_without_an_address_it_shows_a_model(app, trained):
+    at = app(None)  # the sidebar link: no query parameters at all
+    assert not at.exception
+    best = _most_accurate(trained[0])
+    assert at.selectbox(key="explorer_model").value == best
+    assert any("names no trained model" in info.value for info in at.info)
+    assert [chart for chart in at.get("plotly_chart") if chart.key == "explorer_confusion"]
+    assert at.query_params["layers"]  # the address now names the model shown: shareable
+
+
+def test_the_model_looked_at_last_wins_over_the_best(app, trained):
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.session_state["neural_lab_recent_model"] = TINY_CNN.key()
+    at.run()
+    assert at.selectbox(key="explorer_model").value == TINY_CNN.key()
+    assert any("the model you looked at last" in info.value for info in at.info)
 
 
 def test_class_filter_changes_the_count(app, trained):
@@ -184,6 +212,8 @@ def test_two_models_show_fixed_and_introduced_errors(app, trained):
     comparison = evaluation.compare_errors(first, second)
     at = app(TINY_MLP, compare=TINY_CNN.key())
     assert not at.exception, at.exception
+    at.session_state["explorer_tabs"] = "Compare"  # only the open tab is drawn
+    at.run()
     text = " ".join(m.value for m in at.markdown)
     assert f"**{len(comparison.fixed)} errors fixed**" in text
     assert f"**{len(comparison.introduced)} errors introduced**" in text

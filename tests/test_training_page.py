@@ -168,3 +168,26 @@ def test_sweep_trains_the_missing_cells_and_compare_overlays_runs(cache_dir):
     at.run()
     compare = next(json.loads(c.proto.spec) for c in at.get("plotly_chart") if "per epoch" in json.loads(c.proto.spec)["layout"]["title"]["text"])
     assert len(compare["data"]) == 2
+
+
+def test_an_address_without_a_model_keeps_its_form_and_offers_the_best_cached_model(cache_dir):
+    """Train is where one trains: the form stays as the address set it; one click opens the best cached model."""
+    at = open_training(TINY_PARAMS)
+    assert not [b for b in at.button if b.key == "open_best_cached"], "an empty cache has nothing to offer"
+    worse, better = TINY.replace(units=8, epochs=1), TINY
+    for config in (worse, better):
+        cache.get_or_train(config)
+    wanted = TINY.replace(units=32)  # not cached
+    at = open_training({**TINY_PARAMS, "units": "32"})
+    assert not at.exception, at.exception
+    assert any("has not been trained yet" in t for t in texts(at.info))
+    assert at.query_params["units"] in ("32", ["32"])  # the address (and the form it fills) is left alone
+    assert 32 in [s.value for s in at.select_slider]
+    best = max((worse, better), key=lambda c: cache.read_meta(c.key())["test_accuracy"])
+    offer = next(b for b in at.button if b.key == "open_best_cached")
+    assert f"test {cache.read_meta(best.key())['test_accuracy']:.1%}" in offer.label and offer.help
+    at = offer.click().run()
+    assert not at.exception, at.exception
+    assert badge(at), "the best cached model is loaded, not trained"
+    assert any(f"`{best.key()}`" in c for c in texts(at.caption))
+    assert jobs.list_jobs() == [] and not cache.exists(wanted)  # nothing was trained

@@ -12,6 +12,7 @@ Shared with the other page tests (they import from here): `jobs_settle`, `wait_f
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import replace
@@ -118,13 +119,34 @@ def test_a_queued_job_says_how_many_trainings_are_ahead():
 def test_a_running_job_gives_an_eta_only_after_a_timed_epoch():
     assert training_ui.status_line(_job("running")) == "starting (epoch 0/10)"
     first = _job("running", epoch=1, batch=5, steps=10, elapsed=3.2)
-    assert training_ui.status_line(first) == "epoch 1/10 · batch 5/10 · 3 s elapsed"  # no epoch timed yet: no guess
-    timed = _job("running", epoch=2, batch=0, steps=10, elapsed=4.0, history={"loss": [0.5], "seconds": [2.0]})
-    # Published at the end of epoch 2 (batch 0): 2 of 10 epochs done at 2 s each, about 16 s left.
-    assert training_ui.status_line(timed) == "epoch 2/10 · 4 s elapsed · about 16 s left"
-    # Inside epoch 2 (batch 4 of 10): 1.4 epochs done at 3 s each on average, 8.6 left.
-    later = replace(timed, batch=4, history={"seconds": [2.0, 4.0]})
-    assert training_ui.status_line(later).endswith("batch 4/10 · 4 s elapsed · about 26 s left")
+    assert training_ui.status_line(first) == "epoch 1/10 · batch 5/10 · 3 s elapsed · time left: measured after epoch 2 (epoch 1 also builds the model)"
+    # Epoch 1 (3 s) includes building the model's graph: it is not extrapolated (issue 16: "about 151 s left" for 2 s).
+    warmup = _job("running", epoch=1, batch=0, steps=10, elapsed=3.0, history={"loss": [0.5], "seconds": [3.0]})
+    assert "left" in training_ui.status_line(warmup) and "about" not in training_ui.status_line(warmup)
+    timed = replace(warmup, epoch=2, elapsed=4.0, history={"loss": [0.5, 0.4], "seconds": [3.0, 1.0]})
+    # Published at the end of epoch 2 (batch 0): 8 epochs left at 1 s (epoch 2's time) each.
+    assert training_ui.status_line(timed) == "epoch 2/10 · 4 s elapsed · about 8 s left"
+    # Inside epoch 3 (batch 4 of 10): 2.4 epochs done, 7.6 left at the median of epochs 2.. (1 s).
+    later = replace(timed, epoch=3, batch=4, history={"seconds": [3.0, 1.0, 1.2, 0.9]})
+    assert training_ui.status_line(later).endswith("batch 4/10 · 4 s elapsed · about 8 s left")
+
+
+def test_before_its_own_timed_epoch_a_job_borrows_a_similar_cached_runs_clock():
+    first = _job("running", epoch=1, batch=5, steps=10, elapsed=3.2)
+    line = training_ui.status_line(first, reference_seconds_per_epoch=0.5)
+    assert line.endswith("about 5 s left (timed on a similar cached run)")  # 9.5 epochs at 0.5 s
+
+
+def test_the_similar_run_is_found_in_the_cache(cache_dir, tiny_mlp):
+    from core import cache
+
+    assert training_ui.similar_seconds_per_epoch(tiny_mlp) is None  # empty cache: nothing to borrow
+    similar = tiny_mlp.replace(epochs=3, seed=7)
+    run = cache.get_or_train(similar)
+    assert len(run.history["seconds"]) == 3
+    expected = sorted(run.history["seconds"][1:])[0] / 2 + sorted(run.history["seconds"][1:])[1] / 2
+    assert training_ui.similar_seconds_per_epoch(tiny_mlp) == pytest.approx(expected)
+    assert training_ui.similar_seconds_per_epoch(tiny_mlp.replace(units=32)) is None
 
 
 def test_a_job_waiting_for_another_process_says_so():
@@ -231,6 +253,7 @@ def test_stop_training_cancels_the_job_caches_nothing_and_says_where_it_stopped(
     wait_until_training(LONG.key())
     at.run()
     assert any(t.startswith("epoch ") or t.startswith("starting") for t in progress_texts(at)), progress_texts(at)
+    wait_for(lambda: jobs.read_job(LONG.key()).history.get("loss"), "the first epoch to end")
 
     stop_button(at, LONG.key()).click().run()
     assert not at.exception, at.exception
@@ -244,6 +267,14 @@ def test_stop_training_cancels_the_job_caches_nothing_and_says_where_it_stopped(
     stopped = [t for t in texts(at.warning) if t.startswith("Stopped at epoch")]
     assert len(stopped) == 1 and "of 200" in stopped[0] and "not cached" in stopped[0], texts(at.warning)
     assert any("has not been trained yet" in t for t in texts(at.info))
+    # The partial curves stay on the page, marked as stopped and not cached (issue 16).
+    epochs_done = len(ended.history.get("loss", []))
+    charts = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    live = [c for c in charts if c["layout"].get("title", {}).get("text", "").startswith(("Loss", "Accuracy"))]
+    assert epochs_done >= 1 and len(live) == 2 and all(len(c["data"][0]["y"]) == epochs_done for c in live), live
+    marks = [a["text"] for c in live for a in c["layout"].get("annotations", [])]
+    assert marks == [f"stopped after epoch {epochs_done}: not cached"] * 2, marks
+    assert any(t.startswith("**Stopped, not cached:**") for t in texts(at.caption)), texts(at.caption)
 
 
 @pytest.mark.usefixtures("jobs_settle")

@@ -16,6 +16,7 @@ from core.data import toy_bounds, toy_splits
 from core.presets import BOUNDARY_DEFAULTS, LESSONS
 from dashboard import controls, resources, state, training_ui
 from dashboard.views import boundary as view
+from dashboard.views import network as network_view
 
 DEFAULTS = BOUNDARY_DEFAULTS
 
@@ -62,6 +63,8 @@ if run is not None:
     inside, multiples = st.tabs(["Inside the network", "Small multiples"])
     with inside:
         view.render_neurons(run, config, bounds)
+        st.subheader("The network as a picture")
+        st.fragment(network_view.render_toy_network)(run, config, bounds)  # its epoch slider reruns only this
 with multiples if run is not None else st.expander("Small multiples: compare architectures"):
     view.render_small_multiples(config, bounds)
 view.render_click_fix()

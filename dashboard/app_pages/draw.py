@@ -30,29 +30,5 @@ labels = view.run_labels(runs, configs)
 if not labels:
     view.render_offer_training()
     st.stop()
-chosen = view.render_model_picker(runs, labels)
-model_name = view.short_name(chosen, configs)
-
-left, middle, right = st.columns([1.15, 0.95, 1.3], gap="medium")
-with left:
-    prepared, raw, source, prepare_ms = view.render_input()
-with middle:
-    view.render_preview(prepared)
-with right:
-    view.render_prediction(prepared, chosen, model_name, prepare_ms)
-view.render_inspector(prepared)
-
-tabs = [view.COMPARE_TAB, view.WHY_TAB, view.TEACH_TAB, view.SAVED_TAB]
-compare_tab, why_tab, teach_tab, saved_tab = st.tabs(tabs, key=view.SECTION_TABS, on_change="rerun")
-if compare_tab.open:
-    with compare_tab:
-        view.render_compare(prepared, labels, configs, chosen)
-if why_tab.open:
-    with why_tab:
-        view.render_why(prepared, chosen, model_name)
-if teach_tab.open:
-    with teach_tab:
-        view.render_teach(prepared, raw, source)
-if saved_tab.open:
-    with saved_tab:
-        view.render_saved(runs, labels, chosen)
+chosen = view.render_model_picker(runs, labels, configs)
+view.render_workbench(chosen, view.short_name(chosen, configs), runs, labels, configs)  # a fragment: strokes rerun it alone

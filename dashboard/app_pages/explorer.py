@@ -15,6 +15,7 @@ from core.data import FullMnistUnavailable
 from core.presets import preset
 from dashboard import resources, state
 from dashboard.views import explorer as view
+from dashboard.views import readings
 
 DEFAULTS = preset("base")  # the training page's defaults: the same URL means the same model
 
@@ -30,9 +31,17 @@ if runs.empty:
     view.render_no_models()
     st.stop()
 configs = resources.run_configs(runs["key"])
-key, compare_key = view.render_model_picker(view.run_labels(runs, configs), url_config)
+labels = view.run_labels(runs, configs)
+choice = resources.choose_model(runs[runs["key"].isin(labels)], url_config.key(), resources.recent_model())
+if choice.key is None:
+    view.render_no_models()
+    st.stop()
+asked_for = f"the configuration {url_config.describe()}" if url_config != DEFAULTS and url_config.task == "mnist" else None
+note = resources.choice_note(choice, view.run_name(configs[choice.key]), asked_for)
+key, compare_key = view.render_model_picker(labels, choice, note)
 if key is None:
     st.stop()
+resources.remember_model(key)
 config = configs[key]
 
 try:
@@ -57,25 +66,27 @@ if compare_config is not None:
     except (ValueError, LookupError, FullMnistUnavailable) as error:
         st.warning(f"Cannot compare with {view.run_name(compare_config)}: {error}", icon="⚠️")
 view.render_summary(key, config, predictions, compare_config, second, comparison)
+readings.render_weak_spots(evaluation.confusion_matrix(predictions.labels, predictions.predicted, predictions.probabilities.shape[1]))
 
-tabs = st.tabs(["Errors", "Per class", "Correct but unsure"] + (["Compare"] if comparison is not None else []))
-with tabs[0]:
-    left, right = st.columns([4, 5], gap="medium")
-    with left:
-        view.render_confusion(key, predictions)
-    with right:
-        view.render_gallery(key, config.dataset, predictions)
-with tabs[1]:
-    view.render_per_class(predictions)
-with tabs[2]:
-    view.render_unsure(key, config.dataset, predictions)
-if comparison is not None:
+
+def write_address() -> None:
+    state.write_url(config, DEFAULTS, extra=view.url_extras(compare_key))
+
+
+# Only the open tab is drawn (a tab switch reruns the page): opening the page draws 24 cards, not 80.
+tabs = st.tabs(view.TAB_LABELS[:4 if comparison is not None else 3], key=view.TABS, on_change="rerun")
+if tabs[0].open:
+    with tabs[0]:
+        view.render_errors(key, config, predictions, images, write_address)  # a fragment: clicks rerun it alone
+if tabs[1].open:
+    with tabs[1]:
+        view.render_per_class(predictions)
+if tabs[2].open:
+    with tabs[2]:
+        view.render_unsure(key, config.dataset, predictions)
+if comparison is not None and tabs[3].open:
     with tabs[3]:
         view.render_comparison(key, config, predictions, compare_key, compare_config, second, comparison)
-
-digit = st.session_state.get(view.DIGIT)
-if digit is not None and 0 <= digit < len(predictions):
-    view.render_detail(key, config, images[digit], int(digit), predictions.probabilities[digit],
-                       int(predictions.labels[digit]), int(predictions.predicted[digit]))
-
-state.write_url(config, DEFAULTS, extra=view.url_extras(compare_key))
+if not tabs[0].open:
+    view.render_open_digit(key, config, predictions, images)  # a Details button of another tab
+write_address()

@@ -61,7 +61,15 @@ if submitted is not None and not cache.exists(config):
     job = training_ui.submit(config) or job
 
 run: Run | None = resources.cached_run(config.key())
+if run is not None and config.task == "mnist":
+    resources.remember_model(config.key())  # what Misclassified digits and Draw open next from the sidebar
 view.render_status(config, run, job)
+if run is None and (job is None or not job.active):
+    # The form stays as the address set it (Train is where one trains); one click opens the best model instead.
+    best_key = view.render_best_model_hint(config, resources.run_table())
+    if best_key is not None:
+        state.write_url(cache.read_meta(best_key)["config"], DEFAULTS, extra=compare_param)
+        st.rerun()
 if run is not None:
     for note in run.notes:
         st.warning(note)

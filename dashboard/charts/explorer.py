@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 from PIL import Image, ImageDraw, ImageFont
 
 from core.evaluation import row_normalised
-from dashboard.charts.common import NEUTRAL_COLOUR, PREDICTED_COLOUR, TRUE_COLOUR
+from dashboard.charts.common import NEUTRAL_COLOUR, PREDICTED_COLOUR, TRUE_COLOUR, percent_ticks
 from dashboard.selection import customdata_values, selected_points
 
 SELECTED_COLOUR = "#ffb300"
@@ -130,9 +130,14 @@ def class_accuracy_figure(table: pd.DataFrame, height: int = 320) -> go.Figure:
         )
     )
     low = np.nanmin(np.concatenate([table["recall"].to_numpy(float), table["precision"].to_numpy(float), [1.0]]))
+    bottom = max(0.0, float(low) - 0.1)
+    # Room above 100 % for the bar labels, but no tick there: an accuracy is never above 100 %.
+    tick_values, tick_labels = percent_ticks(bottom, 1.0)
     figure.update_layout(
         height=height, margin=dict(l=10, r=10, t=10, b=10), legend=dict(orientation="h", y=-0.2),
-        yaxis=dict(range=[max(0.0, low - 0.1), 1.05], tickformat=".0%"), xaxis=dict(title="class", type="category"),
+        yaxis=dict(range=[bottom, 1.0 + 0.08 * (1.0 - bottom) + 0.01], tickvals=tick_values, ticktext=tick_labels,
+                   title="share right"),
+        xaxis=dict(title="class", type="category"),
     )
     return figure
 

@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+
+from dashboard.charts.common import colour_range, percent_axis, percent_ticks, readable_text_colour
 
 TRAIN_COLOUR = "#1565c0"
 VAL_COLOUR = "#ef6c00"
@@ -32,13 +35,17 @@ def learning_curve(
     epochs: int | None = None,
     best_epoch: int | None = None,
     early_stopped_at: int | None = None,
+    stopped_at: int | None = None,
+    classes: int = 10,
     height: int = 340,
 ) -> go.Figure:
     """Train vs validation `metric` per epoch, the gap between them shaded.
 
-    `epochs` fixes the x axis to the planned length, so a live curve visibly grows into it.
+    Both axes are fixed from the first frame, so a live curve grows into them instead of making
+    them jump: x spans the planned `epochs`; accuracy spans 0-100 %; loss starts at 0 and reaches at
+    least ln(`classes`), the loss of a network that still guesses (so the first epochs fit).
     `best_epoch` (1-based) marks the best validation epoch; `early_stopped_at` draws where
-    early stopping ended the run.
+    early stopping ended the run; `stopped_at` (the last complete epoch) marks a run the user stopped: not cached.
     """
     if metric not in METRIC_TITLES:
         raise ValueError(f"metric must be one of {', '.join(METRIC_TITLES)}")
@@ -50,13 +57,13 @@ def learning_curve(
     figure.add_trace(
         go.Scatter(
             x=x_train, y=train, name="train", mode="lines+markers", line=dict(color=TRAIN_COLOUR, width=2),
-            marker=dict(size=5), hovertemplate=f"epoch %{{x}}: train {hover}<extra></extra>",
+            marker=dict(size=5), cliponaxis=False, hovertemplate=f"epoch %{{x}}: train {hover}<extra></extra>",
         )
     )
     figure.add_trace(
         go.Scatter(
             x=x_val, y=val, name="validation", mode="lines+markers", line=dict(color=VAL_COLOUR, width=2),
-            marker=dict(size=5), fill="tonexty" if train and val else None, fillcolor=GAP_FILL,
+            marker=dict(size=5), cliponaxis=False, fill="tonexty" if train and val else None, fillcolor=GAP_FILL,
             hovertemplate=f"epoch %{{x}}: validation {hover}<extra></extra>",
         )
     )
@@ -76,17 +83,33 @@ def learning_curve(
             annotation_font_color=STOP_COLOUR,
         )
     last = max(epochs or 0, len(train), len(val), 1)
+    if stopped_at:
+        figure.add_vline(  # the label on the side with room (left of an early stop it was cut off)
+            x=stopped_at, line=dict(color=STOP_COLOUR, dash="dash", width=2),
+            annotation_text=f"stopped after epoch {stopped_at}: not cached",
+            annotation_position="top right" if stopped_at < last / 2 else "top left", annotation_font_color=STOP_COLOUR,
+        )
     figure.update_layout(
         title=METRIC_TITLES[metric], height=height, margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0), hovermode="x unified",
         xaxis=dict(title="epoch", range=[0.5, last + 0.5], dtick=max(1, math.ceil(last / 12))),
-        yaxis=dict(title=metric, tickformat=".0%" if percent else None, rangemode="tozero" if metric == "loss" else "normal"),
+        yaxis=dict(title=metric, tickformat=".0%" if percent else None, range=list(metric_range(metric, train + val, classes))),
     )
-    if percent and not (train or val):
-        figure.update_yaxes(range=[0, 1])  # before the first epoch: an honest empty 0-100 % axis, not Plotly's -100..400 %
-    elif not (train or val):
-        figure.update_yaxes(range=[0, 2.5])
     return figure
+
+
+def metric_range(metric: str, values: Sequence[float] = (), classes: int = 10) -> tuple[float, float]:
+    """The y range of a curve of `metric`: accuracy 0-1 always; loss 0 to the larger of ln(classes)
+    (a guessing network's loss: where training starts) and the highest value, plus headroom.
+
+    Fixed ranges keep a live chart still while it fills (Plotly's own range for an empty accuracy
+    axis is -100..400 %, and it jumps with every new epoch otherwise).
+    """
+    if metric.endswith("accuracy"):
+        return (0.0, 1.0)
+    finite = [float(v) for v in values if v is not None and math.isfinite(v)]
+    top = max([math.log(max(2, classes)), *finite])
+    return (0.0, round(top * 1.08, 4))
 
 
 def gap_summary(history: Mapping[str, Sequence[float]]) -> dict[str, float] | None:
@@ -106,14 +129,17 @@ def compare_curves(histories: Mapping[str, Mapping[str, Sequence[float]]], metri
         figure.add_trace(
             go.Scatter(
                 x=list(range(1, len(values) + 1)), y=values, name=label, mode="lines+markers",
-                line=dict(color=OVERLAY_COLOURS[index % len(OVERLAY_COLOURS)], width=2), marker=dict(size=4),
+                line=dict(color=OVERLAY_COLOURS[index % len(OVERLAY_COLOURS)], width=2), marker=dict(size=4), cliponaxis=False,
                 hovertemplate=f"{label}<br>epoch %{{x}}: %{{y:{'.2%' if percent else '.4f'}}}<extra></extra>",
             )
         )
     figure.update_layout(
         title=f"{metric.replace('_', ' ')} per epoch", height=height, margin=dict(l=10, r=10, t=40, b=10),
         legend=dict(orientation="h", yanchor="top", y=-0.18), xaxis=dict(title="epoch"),
-        yaxis=dict(title=metric.replace("_", " "), tickformat=".0%" if percent else None),
+        yaxis=dict(
+            title=metric.replace("_", " "), tickformat=".0%" if percent else None,
+            range=list(metric_range(metric, [v for history in histories.values() for v in _values(history, metric)])),
+        ),
     )
     return figure
 
@@ -155,12 +181,24 @@ def parallel_coordinates(table: pd.DataFrame, height: int = 420) -> go.Figure:
         dimensions.append(dict(label=name, values=list(codes), tickvals=list(range(len(categories))), ticktext=categories))
     labels = {"widest_layer": "units (widest)", "log10_learning_rate": "log10 lr", "batch_size": "batch"}
     for name in filter(varies, PARALLEL_NUMERIC):
-        dimensions.append(dict(label=labels.get(name, name), values=list(table[name]) if len(table) else []))
-    dimensions.append(dict(label="val accuracy", values=list(table["val_accuracy"]) if len(table) else [], tickformat=".0%"))
+        values = list(table[name]) if len(table) else []
+        dimension = dict(label=labels.get(name, name), values=values)
+        distinct = sorted(set(values))
+        if 1 < len(distinct) <= 8 and all(float(v).is_integer() for v in distinct):  # layers 1, 2, 3: not 1.2, 1.4, ...
+            dimension.update(tickvals=distinct, ticktext=[f"{v:g}" for v in distinct])
+        dimensions.append(dimension)
     colour = list(table["val_accuracy"]) if len(table) else []
+    # Round ticks with enough decimals to differ (Plotly's '.0%' printed "96%, 96%, 95%"), both ends labelled.
+    low, high, tick_values, tick_labels = percent_axis(colour)
+    dimensions.append(dict(label="val accuracy", values=colour, range=[low, high], tickvals=tick_values, ticktext=tick_labels))
+    colour_low, colour_high = colour_range(colour)  # the colours span the runs' real range (never past 100 %)
+    colour_ticks, colour_labels = percent_ticks(colour_low, colour_high, max_ticks=5)
     figure = go.Figure(
         go.Parcoords(
-            line=dict(color=colour, colorscale="Viridis", showscale=True, colorbar=dict(title="val acc", tickformat=".0%")),
+            line=dict(
+                color=colour, colorscale="Viridis", cmin=colour_low, cmax=colour_high, showscale=True,
+                colorbar=dict(title="val acc", tickvals=colour_ticks, ticktext=colour_labels),
+            ),
             dimensions=dimensions,
         )
     )
@@ -168,10 +206,16 @@ def parallel_coordinates(table: pd.DataFrame, height: int = 420) -> go.Figure:
     return figure
 
 
+MISSING_COLOUR = "#e0e0e0"
+HEATMAP_SCALE = "Viridis"
+
+
 def sweep_heatmap(cells: pd.DataFrame, value: str = "val_accuracy", height: int = 360) -> go.Figure:
     """Layers (rows) x units (columns) of `value`; cells not trained yet are grey and say so.
 
-    `cells` has columns layers, units and `value` (NaN where no cached run exists).
+    `cells` has columns layers, units and `value` (NaN where no cached run exists). The colour
+    scale spans the trained cells' real range (never above 100 %), and each cell's text is black or
+    white, whichever reads better on that cell's colour.
     """
     layers = sorted(cells["layers"].unique())
     units = sorted(cells["units"].unique())
@@ -180,25 +224,38 @@ def sweep_heatmap(cells: pd.DataFrame, value: str = "val_accuracy", height: int 
         grid[layers.index(row.layers), units.index(row.units)] = getattr(row, value)
     text = [["not trained" if np.isnan(v) else f"{v:.1%}" for v in line] for line in grid]
     x_labels, y_labels = [str(u) for u in units], [str(n) for n in layers]
+    low, high = colour_range(grid, upper=1.0, lower=0.0)
+    tick_values, tick_labels = percent_ticks(low, high, max_ticks=5)
     figure = go.Figure(
         go.Heatmap(
             z=[[None if np.isnan(v) else float(v) for v in line] for line in grid], x=x_labels, y=y_labels,
-            colorscale="Viridis", colorbar=dict(title=value.replace("_", " "), tickformat=".0%"),
-            text=text, texttemplate="%{text}", hovertemplate="%{y} layers x %{x} units: %{text}<extra></extra>",
-            xgap=2, ygap=2,
+            colorscale=HEATMAP_SCALE, zmin=low, zmax=high,
+            colorbar=dict(title=value.replace("_", " "), tickvals=tick_values, ticktext=tick_labels),
+            text=text, hovertemplate="%{y} layers x %{x} units: %{text}<extra></extra>", xgap=2, ygap=2,
         )
     )
-    missing = np.argwhere(np.isnan(grid))
-    if len(missing):
+    if np.isnan(grid).any():
         figure.add_trace(
             go.Heatmap(
                 z=[[1 if np.isnan(v) else None for v in line] for line in grid], x=x_labels, y=y_labels,
-                colorscale=[[0, "#e0e0e0"], [1, "#e0e0e0"]], showscale=False, text=text, texttemplate="%{text}",
+                colorscale=[[0, MISSING_COLOUR], [1, MISSING_COLOUR]], showscale=False, text=text,
                 hovertemplate="%{y} layers x %{x} units: not trained yet<extra></extra>", xgap=2, ygap=2,
             )
+        )
+    for (row, column), cell_value in np.ndenumerate(grid):
+        background = MISSING_COLOUR if np.isnan(cell_value) else cell_colour(cell_value, low, high)
+        figure.add_annotation(  # by position: on a category axis Plotly reads a label such as "64" as index 64
+            x=column, y=row, text=text[row][column], showarrow=False,
+            font=dict(color=readable_text_colour(background), size=13),
         )
     figure.update_layout(
         height=height, margin=dict(l=10, r=10, t=40, b=10), title=f"{value.replace('_', ' ')}: layers x units",
         xaxis=dict(title="units per layer", type="category"), yaxis=dict(title="hidden layers", type="category"),
     )
     return figure
+
+
+def cell_colour(value: float, low: float, high: float, scale: str = HEATMAP_SCALE) -> str:
+    """The colour ('rgb(r, g, b)') a heatmap with scale `scale` over [low, high] gives `value`."""
+    position = 0.0 if high <= low else min(1.0, max(0.0, (float(value) - low) / (high - low)))
+    return sample_colorscale(scale, [position])[0]

@@ -18,7 +18,7 @@ from core.config import RunConfig
 from core.models import predict_fn
 from core.preprocess import MAX_UPLOAD_BYTES, Prepared, UploadError, prepare, prepare_upload
 from core.presets import PRESETS, preset
-from dashboard import resources, training_ui
+from dashboard import admin, resources, training_ui
 from dashboard.charts import common
 from dashboard.charts import draw as charts
 from dashboard.charts import explorer as explorer_charts
@@ -35,6 +35,7 @@ NO_TOOLBAR = {"displayModeBar": False}
 # Widget / state keys
 MODEL, COMPARE, STROKE, INPUT_TABS, SECTION_TABS = "draw_model", "draw_compare", "draw_stroke", "draw_input", "draw_section"
 CANVAS_COUNTER, UPLOAD, LABEL, EVAL_MODEL = "draw_canvas_counter", "draw_upload", "draw_label", "draw_eval_model"
+NOTE, STARTED = "draw_fallback_note", "draw_run_started"
 DRAW_TAB, UPLOAD_TAB = "Draw", "Upload an image"
 COMPARE_TAB, WHY_TAB, TEACH_TAB, SAVED_TAB = "Compare models", "Why this answer", "Teach it", "Saved drawings"
 
@@ -51,14 +52,9 @@ def clear_canvas() -> None:
 # -- models -----------------------------------------------------------------------------------
 
 
-def default_key(runs: pd.DataFrame) -> str:
-    """The preset `best` if cached, else `seed001-cnn`, else the best cached MNIST run by test accuracy."""
-    keys = set(runs["key"])
-    for name in DEFAULT_PRESETS:
-        if name in PRESETS and PRESETS[name].config.key() in keys:
-            return PRESETS[name].config.key()
-    accuracy = pd.to_numeric(runs["test_accuracy"], errors="coerce").fillna(-1.0)
-    return str(runs.loc[accuracy.idxmax(), "key"])
+def preferred_keys() -> list[str]:
+    """This page's usual models, in order (the preset `best`, then `seed001-cnn`), whether cached or not."""
+    return [PRESETS[name].config.key() for name in DEFAULT_PRESETS if name in PRESETS]
 
 
 def run_labels(runs: pd.DataFrame, configs: dict[str, RunConfig]) -> dict[str, str]:
@@ -96,22 +92,33 @@ def render_offer_training() -> None:
     config = preset(TRAIN_PRESET)
     job = jobs.read_job(config.key())
     if job is None or not job.active:
-        if not st.button(f"Train {TRAIN_PRESET} now ({config.epochs} epochs, about a minute)", type="primary", icon=":material/model_training:"):
+        if not st.button(f"Train {TRAIN_PRESET} now ({config.epochs} epochs, about a minute)", type="primary", icon=":material/model_training:",
+                         help="Starts the training in the background; the page reads drawings as soon as it is cached."):
             return
         job = training_ui.submit(config)
     if job is not None and job.active:
         training_ui.watch(config.key())
 
 
-def render_model_picker(runs: pd.DataFrame, labels: dict[str, str]) -> str:
-    """The Model picker, first filled from ?run= (else the default model); keeps ?run= in step. Returns the key."""
+def render_model_picker(runs: pd.DataFrame, labels: dict[str, str], configs: dict[str, RunConfig]) -> str:
+    """The Model picker, first filled from ?run= (else the model this session looked at last, else the
+    page's usual model, else the most accurate: `resources.choose_model`); keeps ?run= in step. Returns the key."""
     keys = list(labels)
     requested = st.query_params.get("run")
     if requested is not None and requested not in keys:
-        st.warning(f"URL parameter run={requested[:20]!r} is not a cached MNIST model; showing the default instead.", icon="⚠️")
+        st.warning(f"URL parameter run={requested[:20]!r} is not a cached MNIST model; showing another one instead.", icon="⚠️")
     if MODEL not in st.session_state or st.session_state[MODEL] not in keys:
-        st.session_state[MODEL] = requested if requested in keys else default_key(runs[runs["key"].isin(keys)])
-    chosen = st.selectbox("Model", keys, key=MODEL, format_func=labels.get)
+        choice = resources.choose_model(runs[runs["key"].isin(keys)], requested, resources.recent_model(), preferred_keys())
+        st.session_state[MODEL] = choice.key
+        note = resources.choice_note(choice, short_name(choice.key, configs)) if requested is None else ""
+        st.session_state[NOTE] = (choice.key, note) if note else None
+    remembered = st.session_state.get(NOTE)
+    if remembered and remembered[0] == st.session_state[MODEL]:
+        st.caption(remembered[1])
+    chosen = st.selectbox("Model", keys, key=MODEL, format_func=labels.get,
+                          help="The cached MNIST model that reads your drawing. The address keeps your choice. "
+                               "Try: draw a 7, then switch between an MLP and a CNN.")
+    resources.remember_model(chosen)
     if st.query_params.get("run") != chosen:
         st.query_params["run"] = chosen
     return chosen
@@ -121,12 +128,14 @@ def render_model_picker(runs: pd.DataFrame, labels: dict[str, str]) -> str:
 
 
 def _read_canvas() -> tuple[Prepared, np.ndarray | None]:
-    stroke = st.slider("Stroke width", 8, 40, DEFAULT_STROKE, key=STROKE, help="About 1/14 of the canvas width matches MNIST's stroke thickness.")
+    stroke = st.slider("Stroke width", 8, 40, DEFAULT_STROKE, key=STROKE, help="How thick the pen is. About 1/14 of the canvas width (20) matches MNIST's strokes. "
+                       "Try: 8, then 40, and watch the preview and the answer change.")
     result = st_canvas(
         stroke_width=stroke, stroke_color="#FFFFFF", background_color="#000000", width=CANVAS_SIZE, height=CANVAS_SIZE,
         drawing_mode="freedraw", update_streamlit=True, return_image_data=True, key=canvas_key(),
     )
-    st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas, key="draw_clear")
+    st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas, key="draw_clear",
+              help="Wipe the canvas and start a new digit.")
     raw = result.image_data
     if raw is None:
         return prepare(np.zeros((CANVAS_SIZE, CANVAS_SIZE, 4), np.uint8)), None
@@ -138,6 +147,8 @@ def _read_upload() -> tuple[Prepared, np.ndarray | None]:
     uploaded = st.file_uploader(
         "PNG or JPEG, any size, any background", type=["png", "jpg", "jpeg"], key=UPLOAD,
         max_upload_size=max(1, MAX_UPLOAD_BYTES // (1024 * 1024)),
+        help="A photo or scan of one handwritten digit; it is prepared the MNIST way (see the inspector). "
+             "Try: a digit written with a thick marker on paper.",
     )
     if uploaded is None:
         return Prepared(status="empty", message="Upload a PNG or JPEG of one digit."), None
@@ -149,17 +160,16 @@ def _read_upload() -> tuple[Prepared, np.ndarray | None]:
     return prepared, prepared.step("input")
 
 
-def render_input() -> tuple[Prepared, np.ndarray | None, str, float | None]:
-    """The Draw / Upload tabs: (prepared drawing, raw input, source, milliseconds the canvas and preparation took)."""
+def render_input() -> tuple[Prepared, np.ndarray | None, str]:
+    """The Draw / Upload tabs: (prepared drawing, raw input, source)."""
     draw_tab, upload_tab = st.tabs([DRAW_TAB, UPLOAD_TAB], key=INPUT_TABS, on_change="rerun")
     if upload_tab.open:
         with upload_tab:
             prepared, raw = _read_upload()
-        return prepared, raw, "upload", None
+        return prepared, raw, "upload"
     with draw_tab:
-        started = time.perf_counter()
         prepared, raw = _read_canvas()
-    return prepared, raw, "canvas", (time.perf_counter() - started) * 1000
+    return prepared, raw, "canvas"
 
 
 # -- output -----------------------------------------------------------------------------------
@@ -170,7 +180,8 @@ def render_preview(prepared: Prepared) -> None:
     if not prepared.ok:
         st.caption("Nothing yet: the 28x28 image appears once there is something to read.")
         return
-    guides = st.toggle("Show box and centre of mass", value=True, key="draw_guides")
+    guides = st.toggle("Show box and centre of mass", value=True, key="draw_guides",
+                       help="Draw the ink's bounding box and its centre of mass over the 28x28 image, as MNIST framed its digits.")
     st.plotly_chart(charts.preview_figure(prepared.image, guides=guides), config=NO_TOOLBAR, key="draw_preview")
     if guides:
         st.caption("Dashed: the ink's box (20 px, like MNIST). Red dot: centre of mass; green cross: where MNIST puts it.")
@@ -178,14 +189,18 @@ def render_preview(prepared: Prepared) -> None:
         st.warning(warning, icon="⚠️")
 
 
-def render_prediction(prepared: Prepared, key: str, model_name: str, prepare_ms: float | None) -> None:
-    """The big digit, how sure, the ten probabilities (or why there is nothing to read)."""
+def render_prediction(prepared: Prepared, key: str, model_name: str) -> tuple[st.delta_generator.DeltaGenerator, float] | None:
+    """The big digit, how sure, the ten probabilities (or why there is nothing to read).
+
+    Returns (a placeholder for the timing line, the network's own milliseconds) when there was a
+    prediction: the caller fills the line once everything the user waits for has been drawn.
+    """
     if not prepared.ok:
         if prepared.status == "empty":
             st.info(prepared.message, icon="✏️")
         else:
             st.warning(prepared.message, icon="⚠️")
-        return
+        return None
     started = time.perf_counter()
     probabilities = predict_one(key, prepared.image)
     predict_ms = (time.perf_counter() - started) * 1000
@@ -202,7 +217,14 @@ def render_prediction(prepared: Prepared, key: str, model_name: str, prepare_ms:
             icon="🤔",
         )
     st.plotly_chart(common.probability_bars(probabilities, height=250), config=NO_TOOLBAR, key="draw_probabilities")
-    st.caption(f"Read in {predict_ms:.1f} ms" + (f" (canvas + preparation {prepare_ms:.0f} ms)" if prepare_ms is not None else ""))
+    return st.empty(), predict_ms
+
+
+def timing_text(server_ms: float, predict_ms: float) -> str:
+    """What the student waited for, honestly: the server's whole answer, of which the network is a sliver."""
+    return (f"Answered in {server_ms:.0f} ms on the server after your stroke arrived (the network itself: {predict_ms:.1f} ms; "
+            "the rest is reading the canvas, preparing the digit and drawing the charts). Your browser then draws the "
+            "charts, so the answer appears a little later.")
 
 
 def render_inspector(prepared: Prepared) -> None:
@@ -220,6 +242,43 @@ def render_inspector(prepared: Prepared) -> None:
             st.caption(f"Stopped: {prepared.message}")
 
 
+# -- everything a stroke changes: one fragment ---------------------------------------------------
+
+
+@st.fragment
+def render_workbench(chosen: str, model_name: str, runs: pd.DataFrame, labels: dict[str, str],
+                     configs: dict[str, RunConfig]) -> None:
+    """Canvas (or upload), preview, prediction, inspector and the open tab: a stroke reruns this fragment
+    only, not the page's top (the run listing and the model picker)."""
+    started = time.perf_counter()
+    left, middle, right = st.columns([1.15, 0.95, 1.3], gap="medium")
+    with left:
+        prepared, raw, source = render_input()
+    with middle:
+        render_preview(prepared)
+    with right:
+        timing = render_prediction(prepared, chosen, model_name)
+    render_inspector(prepared)
+
+    compare_tab, why_tab, teach_tab, saved_tab = st.tabs(
+        [COMPARE_TAB, WHY_TAB, TEACH_TAB, SAVED_TAB], key=SECTION_TABS, on_change="rerun")
+    if compare_tab.open:
+        with compare_tab:
+            render_compare(prepared, labels, configs, chosen)
+    if why_tab.open:
+        with why_tab:
+            render_why(prepared, chosen, model_name)
+    if teach_tab.open:
+        with teach_tab:
+            render_teach(prepared, raw, source)
+    if saved_tab.open:
+        with saved_tab:
+            render_saved(runs, labels, chosen)
+    if timing is not None:
+        placeholder, predict_ms = timing
+        placeholder.caption(timing_text((time.perf_counter() - started) * 1000, predict_ms))
+
+
 # -- the four tabs ----------------------------------------------------------------------------
 
 
@@ -228,7 +287,9 @@ def render_compare(prepared: Prepared, labels: dict[str, str], configs: dict[str
     keys = list(labels)
     wanted = [chosen] + [PRESETS[n].config.key() for n in COMPARE_PRESETS if n in PRESETS]
     default = list(dict.fromkeys(k for k in wanted if k in keys))[:4]
-    picked = st.multiselect("Models to compare", keys, default=default, key=COMPARE, max_selections=8, format_func=labels.get)
+    picked = st.multiselect("Models to compare", keys, default=default, key=COMPARE, max_selections=8, format_func=labels.get,
+                            help="Every picked model reads the same drawing. Try: an MLP and a CNN on a 7 drawn small "
+                                 "in a corner.")
     if not prepared.ok:
         st.info(prepared.message)
         return
@@ -278,7 +339,8 @@ def render_why(prepared: Prepared, key: str, model_name: str) -> None:
 def render_teach(prepared: Prepared, raw: np.ndarray | None, source: str) -> None:
     """Save the drawing with its true digit."""
     st.caption("Save drawings with their true digit; the **Saved drawings** tab scores any model on them.")
-    label = st.segmented_control("This drawing is a", list(range(10)), key=LABEL)
+    label = st.segmented_control("This drawing is a", list(range(10)), key=LABEL,
+                                 help="The digit you meant: saved with the drawing, it becomes the answer key of your own test set.")
     problem = None
     if not prepared.ok:
         problem = prepared.message
@@ -288,13 +350,15 @@ def render_teach(prepared: Prepared, raw: np.ndarray | None, source: str) -> Non
         st.info(problem)
     save, save_and_clear = st.columns(2)
     disabled = problem is not None or label is None
-    clicked = save.button("Save", disabled=disabled, icon=":material/save:", key="draw_save", width="stretch")
+    clicked = save.button("Save", disabled=disabled, icon=":material/save:", key="draw_save", width="stretch",
+                          help="Keep this drawing with its digit (pick the digit first).")
     clicked_clear = save_and_clear.button(
-        "Save and clear the canvas", disabled=disabled or source != "canvas", key="draw_save_clear", width="stretch"
+        "Save and clear the canvas", disabled=disabled or source != "canvas", key="draw_save_clear", width="stretch",
+        help="Keep this drawing and start the next one. Try: five drawings of each digit for a small test set.",
     )
     if clicked or clicked_clear:
         try:
-            saved = user_digits.save_digit(prepared, int(label), raw=raw, source=source)
+            saved = user_digits.save_digit(prepared, int(label), raw=raw, source=source, owner=admin.session_id())
         except user_digits.NotSaved as error:
             st.error(str(error))
             return
@@ -313,7 +377,9 @@ def render_saved(runs: pd.DataFrame, labels: dict[str, str], chosen: str) -> Non
     images = np.stack([d.image for d in digits])
     truth = np.array([d.label for d in digits], dtype=np.int64)
     keys = list(labels)
-    key = st.selectbox("Score this model on your drawings", keys, index=keys.index(chosen), key=EVAL_MODEL, format_func=labels.get)
+    key = st.selectbox("Score this model on your drawings", keys, index=keys.index(chosen), key=EVAL_MODEL, format_func=labels.get,
+                       help="How often this model reads your saved drawings right, next to its MNIST test accuracy. "
+                            "Try: the most accurate model on MNIST; is it also the best on your handwriting?")
     run = resources.cached_run(key)
     if run is None:
         st.warning("That model is no longer in the cache.")
@@ -336,6 +402,5 @@ def render_saved(runs: pd.DataFrame, labels: dict[str, str], chosen: str) -> Non
                     card = explorer_charts.digit_card(digit.image, probabilities, digit.label, scale=4)
                     caption = explorer_charts.card_caption(digit.label, int(probabilities.argmax()), float(probabilities.max()))
                     st.image(explorer_charts.png_bytes(card), caption=caption, output_format="PNG")
-                    if st.button("Delete", key=f"draw_delete_{digit.id}", icon=":material/delete:", type="tertiary"):
-                        user_digits.delete_digit(digit.id)
+                    if admin.delete_drawing_button(digit):  # to the trash; shared mode: the admin or the drawing's owner only
                         st.rerun()

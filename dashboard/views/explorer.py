@@ -33,6 +33,8 @@ MODEL, COMPARE, TRUE, PRED, SORT, PAGE, PAGE_SIZE = (
     "explorer_model", "explorer_compare", "explorer_true", "explorer_pred", "explorer_sort", "explorer_page", "explorer_page_size",
 )
 CELL_REQUEST, DIGIT, NORMALISED, APPLIED_CELL = "explorer_cell_request", "explorer_digit", "explorer_normalised", "explorer_applied_cell"
+CONFUSION, NOTE, TABS = "explorer_confusion", "explorer_fallback_note", "explorer_tabs"
+TAB_LABELS = ("Errors", "Per class", "Correct but unsure", "Compare")
 
 
 # -- names (from the config's fields, never parsed back out of describe()) ---------------------
@@ -116,9 +118,22 @@ def apply_url_filters(n_digits: int) -> None:
             st.session_state[DIGIT] = int(digit_param) if valid else None
             if not valid:
                 st.warning(f"URL parameter digit={digit_param[:20]!r} was ignored: test digits are numbered 0 to {n_digits - 1}.", icon="⚠️")
+
+
+def _apply_cell_request() -> None:
+    """A confusion cell asked for (by a test, or by code) sets the gallery's filters before they are drawn."""
     if st.session_state.get(CELL_REQUEST) is not None:
         st.session_state[TRUE], st.session_state[PRED] = st.session_state.pop(CELL_REQUEST)
         st.session_state[PAGE] = 1
+
+
+def _cell_clicked() -> None:
+    """on_select of the confusion matrix: the clicked cell becomes the gallery's filter, in the same rerun."""
+    clicked = charts.selected_cell(st.session_state.get(CONFUSION))
+    if clicked is not None and clicked != st.session_state.get(APPLIED_CELL):
+        st.session_state[TRUE], st.session_state[PRED] = clicked
+        st.session_state[PAGE] = 1
+    st.session_state[APPLIED_CELL] = clicked
 
 
 def url_extras(compare_key: str | None) -> dict[str, str | None]:
@@ -149,14 +164,19 @@ def _swap_models() -> None:
     st.session_state[MODEL], st.session_state[COMPARE] = st.session_state[COMPARE], st.session_state[MODEL]
 
 
-def render_model_picker(labels: dict[str, str], url_config: RunConfig) -> tuple[str | None, str | None]:
-    """The Model and Compare-with pickers (first filled from the URL); returns (key, compare key)."""
-    options, url_key = list(labels), url_config.key()
+def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, note: str) -> tuple[str | None, str | None]:
+    """The Model and Compare-with pickers; returns (key, compare key).
+
+    The Model picker starts on `choice` (the address's model, else the one this session looked at
+    last, else the most accurate: `resources.choose_model`); `note` says so while that fallback is shown.
+    """
+    options = list(labels)
     if st.session_state.get(MODEL) not in options:
-        st.session_state[MODEL] = url_key if url_key in options else None
-    if url_key not in options and url_config.task == "mnist":
-        st.info(f"The configuration in the address ({url_config.describe()}) has no trained model yet. "
-                "Train it on the **Train** page, or pick any cached model below.")
+        st.session_state[MODEL] = choice.key
+        st.session_state[NOTE] = (choice.key, note) if note else None
+    remembered = st.session_state.get(NOTE)
+    if remembered and remembered[0] == st.session_state[MODEL]:
+        st.info(remembered[1], icon=":material/info:")
     compare_param = st.query_params.get("compare")
     if COMPARE not in st.session_state:
         st.session_state[COMPARE] = compare_param if compare_param in options else None
@@ -165,13 +185,15 @@ def render_model_picker(labels: dict[str, str], url_config: RunConfig) -> tuple[
 
     pick, other, swap = st.columns([6, 5, 1.4], vertical_alignment="bottom")
     key = pick.selectbox("Model", options, format_func=labels.get, key=MODEL, placeholder="Choose a cached MNIST model",
-                         help="Every cached MNIST run (toy runs are not listed). The address keeps your choice.")
+                         help="Every cached MNIST run (toy runs are not listed), most recent first, with its test accuracy. "
+                              "The address keeps your choice. Try: a CNN, then an MLP, and compare their confusion matrices.")
     compare_options = [option for option in options if option != key]
     if st.session_state.get(COMPARE) not in compare_options:
         st.session_state[COMPARE] = None
     compare_key = other.selectbox("Compare with", compare_options, format_func=labels.get, key=COMPARE,
                                   placeholder="optional: a second model",
-                                  help="See which errors the second model fixes and which it introduces.")
+                                  help="See which errors the second model fixes and which it introduces (a Compare tab "
+                                       "appears). Try: compare an MLP with a CNN of similar size.")
     swap.button("Swap", icon=":material/swap_horiz:", on_click=_swap_models, disabled=compare_key is None,
                 help="Make the second model the main one (and the other way round).")
     return key, compare_key
@@ -192,30 +214,29 @@ def render_summary(key: str, config: RunConfig, predictions: evaluation.Predicti
 
 
 def render_confusion(key: str, predictions: evaluation.Predictions) -> None:
-    """The clickable confusion matrix: a click sets the gallery's filters (through CELL_REQUEST and a rerun)."""
+    """The clickable confusion matrix: a click sets the gallery's filters (its on_select callback, one rerun)."""
     st.subheader("Confusion matrix")
-    normalised = st.toggle("Row-normalised (share of each true class)", key=NORMALISED)
+    normalised = st.toggle("Row-normalised (share of each true class)", key=NORMALISED,
+                           help="Off: how many test digits fell in each cell. On: each row as shares of its true class, "
+                                "so classes with fewer test digits compare fairly. Try: on, then find the darkest red cell.")
     matrix = evaluation.confusion_matrix(predictions.labels, predictions.predicted, predictions.n_classes)
     true_class, predicted_class = as_class(st.session_state[TRUE]), as_class(st.session_state[PRED])
     highlighted = (true_class, predicted_class) if true_class is not None and predicted_class is not None else None
-    event = st.plotly_chart(
+    st.plotly_chart(
         resources.confusion_chart(key, matrix, normalised, highlighted),
-        on_select="rerun", selection_mode="points", key="explorer_confusion", width="stretch", config=NO_TOOLBAR,
+        on_select=_cell_clicked, selection_mode="points", key=CONFUSION, width="stretch", config=NO_TOOLBAR,
     )
-    clicked = charts.selected_cell(event)
-    if clicked is not None and clicked != st.session_state.get(APPLIED_CELL):
-        st.session_state[APPLIED_CELL] = clicked
-        st.session_state[CELL_REQUEST] = clicked
-        st.rerun()
-    if clicked is None:
-        st.session_state[APPLIED_CELL] = None
-    st.caption("Rows: the true digit; columns: what the network said. Green = right, red = wrong. "
+    st.caption("Rows: the true digit; columns: what the network said. Green = right, red = wrong (darker = more). "
                "Click a cell to show those digits.")
 
 
 def _filter_text(true_class: int | None, predicted_class: int | None) -> str:
     parts = [f"true {true_class}" if true_class is not None else "", f"predicted {predicted_class}" if predicted_class is not None else ""]
     return " / ".join(part for part in parts if part)
+
+
+def _open_digit(index: int) -> None:
+    st.session_state[DIGIT] = index
 
 
 def render_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, model_key: str, dataset: str, key_prefix: str,
@@ -229,8 +250,10 @@ def render_cards(rows: pd.DataFrame, predictions: evaluation.Predictions, model_
             text = caption(row) if caption else charts.card_caption(int(row["true"]), int(row["predicted"]), float(row["confidence"]))
             with column:
                 st.image(card, caption=text, output_format="PNG", width=CARD_WIDTH)
-                if st.button("Details", key=f"{key_prefix}_{index}", icon=":material/zoom_in:", type="tertiary"):
-                    st.session_state[DIGIT] = index
+                # A callback, not `if st.button(...)`: the digit is set before the errors fragment draws the dialog.
+                st.button("Details", key=f"{key_prefix}_{index}", icon=":material/zoom_in:", type="tertiary",
+                          on_click=_open_digit, args=(index,),
+                          help="Open this digit: its probabilities and the pixels that pushed the network to its answer.")
 
 
 def render_gallery(key: str, dataset: str, predictions: evaluation.Predictions) -> None:
@@ -238,10 +261,16 @@ def render_gallery(key: str, dataset: str, predictions: evaluation.Predictions) 
     st.subheader("Gallery of errors")
     filters = st.columns([1, 1, 2, 1])
     class_options = [ANY, *range(predictions.n_classes)]
-    true_class = as_class(filters[0].selectbox("True class", class_options, key=TRUE, format_func=str))
-    predicted_class = as_class(filters[1].selectbox("Predicted class", class_options, key=PRED, format_func=str))
-    sort = filters[2].selectbox("Sort", list(SORT_LABELS), key=SORT, format_func=SORT_LABELS.get)
-    page_size = filters[3].selectbox("Per page", PAGE_SIZES, key=PAGE_SIZE)
+    true_class = as_class(filters[0].selectbox("True class", class_options, key=TRUE, format_func=str,
+                                               help="Show only errors on digits that really are this class. "
+                                                    "Try: the row of the confusion matrix with the most red."))
+    predicted_class = as_class(filters[1].selectbox("Predicted class", class_options, key=PRED, format_func=str,
+                                                    help="Show only errors where the network answered this class. "
+                                                         "Try: true 4, predicted 9."))
+    sort = filters[2].selectbox("Sort", list(SORT_LABELS), key=SORT, format_func=SORT_LABELS.get,
+                                help="Most confident first puts the surest mistakes on top: often badly written digits "
+                                     "or wrong labels. Test-set order shows them as they come.")
+    page_size = filters[3].selectbox("Per page", PAGE_SIZES, key=PAGE_SIZE, help="How many digit cards one page of the gallery shows.")
     errors = evaluation.misclassified(predictions, true_class, predicted_class, sort)
     chosen = _filter_text(true_class, predicted_class)
     if errors.empty:
@@ -261,7 +290,30 @@ def render_gallery(key: str, dataset: str, predictions: evaluation.Predictions) 
     shown = errors.iloc[(page - 1) * page_size : page * page_size]
     render_cards(shown, predictions, key, dataset, "open", per_row=GALLERY_COLUMNS)
     if pages > 1:
-        st.pagination(pages, key=PAGE)
+        st.pagination(pages, key=PAGE)  # st.pagination takes no help=
+
+
+@st.fragment
+def render_errors(key: str, config: RunConfig, predictions: evaluation.Predictions, images: np.ndarray,
+                  write_address: Callable[[], None]) -> None:
+    """The confusion matrix, the gallery of errors and the open digit's detail: one fragment, so a click
+    on a cell, a filter or a Details button reruns this section only (the page's top is not redrawn)."""
+    _apply_cell_request()
+    left, right = st.columns([4, 5], gap="medium")
+    with left:
+        render_confusion(key, predictions)
+    with right:
+        render_gallery(key, config.dataset, predictions)
+    render_open_digit(key, config, predictions, images)
+    write_address()
+
+
+def render_open_digit(key: str, config: RunConfig, predictions: evaluation.Predictions, images: np.ndarray) -> None:
+    """The detail dialog of the digit a Details button (or ?digit=) opened, if any."""
+    digit = st.session_state.get(DIGIT)
+    if digit is not None and 0 <= digit < len(predictions):
+        render_detail(key, config, images[digit], int(digit), predictions.probabilities[digit],
+                      int(predictions.labels[digit]), int(predictions.predicted[digit]))
 
 
 def render_per_class(predictions: evaluation.Predictions) -> None:
@@ -338,7 +390,8 @@ def render_detail(key: str, config: RunConfig, image: np.ndarray, index: int, pr
     with heat:
         target = st.radio("Pixels that pushed towards", [predicted_label, true_label] if verdict == "wrong" else [predicted_label],
                           format_func=lambda c: f"{c} (predicted)" if c == predicted_label else f"{c} (true)", horizontal=True,
-                          key="detail_target")
+                          key="detail_target", help="Whose pixels to show: those that pushed towards the wrong answer, "
+                                                    "or towards the true class. Try: switch and compare the two maps.")
         try:
             heat_map = resources.saliency(key, image, int(target))
         except LookupError as error:

@@ -21,6 +21,7 @@ from core.training import Run
 from dashboard import resources, training_ui
 from dashboard.charts import training as charts
 from dashboard.controls import UNIT_CHOICES
+from dashboard.views.readings import render_readings
 
 COMPARE_KEY = "compare_runs"
 SWEEP_LAYERS = [1, 2, 3]
@@ -84,9 +85,47 @@ def render_status(config: RunConfig, run: Run | None, job: Job | None) -> None:
             level, text = ended
             getattr(st, level)(text, icon=":material/stop_circle:")
             if job.history.get("loss"):
-                st.caption("The curves up to where it stopped (not cached):")
+                epochs_done = len(job.history["loss"])
+                st.caption(
+                    f"**Stopped, not cached:** the curves of the {epochs_done} epoch{'s' if epochs_done != 1 else ''} it trained "
+                    "(kept here for an hour; only complete runs are cached)."
+                    if job.state == "cancelled" else "The curves up to where it ended (not cached):"
+                )
                 training_ui.draw_curves(job)
+            elif job.state == "cancelled":
+                st.caption("It stopped before its first epoch ended, so there are no curves to show.")
         st.info(f"**{config.describe()}** has not been trained yet. Press **Train / load** in the sidebar to train it.")
+
+
+def best_cached(config: RunConfig, runs: pd.DataFrame) -> pd.Series | None:
+    """The most accurate cached run of the same task (a row of resources.run_table()), or None.
+
+    The shared rule of every page that needs a model (resources.choose_model: best test accuracy,
+    ties: the most recently used), asked without an address or a session's last model.
+    """
+    if runs.empty or "key" not in runs:
+        return None
+    same_task = runs[(runs["task"] == config.task) & (runs["key"] != config.key())] if "task" in runs else runs
+    choice = resources.choose_model(same_task)
+    if choice.key is None:
+        return None
+    return same_task[same_task["key"] == choice.key].iloc[0]
+
+
+def render_best_model_hint(config: RunConfig, runs: pd.DataFrame) -> str | None:
+    """Under "not trained yet": one click opens the best cached model instead; returns its key when clicked."""
+    best = best_cached(config, runs)
+    if best is None:
+        return None
+    accuracy = pd.to_numeric(best.get("test_accuracy"), errors="coerce")
+    if st.button(
+        f"Open the best cached model: {str(best['description'])[:70]}" + ("" if pd.isna(accuracy) else f" · test {accuracy:.1%}"),
+        icon=":material/star:", key="open_best_cached",
+        help="Loads the cached model with the highest test accuracy (nothing is trained) and puts its settings in the "
+        "sidebar and the address. Try: open it, then change one setting and press Train / load to see what that setting does.",
+    ):
+        return str(best["key"])
+    return None
 
 
 def render_curves(run: Run) -> None:
@@ -96,27 +135,27 @@ def render_curves(run: Run) -> None:
     for column, metric in zip(columns, ("loss", "accuracy"), strict=True):
         figure = charts.learning_curve(
             run.history, metric, epochs=run.config.epochs, best_epoch=meta.get("best_epoch"),
-            early_stopped_at=meta.get("early_stopped_at"),
+            early_stopped_at=meta.get("early_stopped_at"), classes=run.config.n_classes,
         )
         column.empty().plotly_chart(figure, width="stretch", key=f"final-{metric}")
-    gap = charts.gap_summary(run.history)
-    if gap is not None:
-        if gap["gap"] > 0.02:
-            verdict = "overfitting: the shaded gap is what memorising the training set costs"
-        elif gap["gap"] < -0.02:
-            verdict = "validation above train: dropout/augmentation make training harder than testing"
-        else:
-            verdict = "train and validation agree"
-        st.caption(
-            f"Last epoch: train accuracy {gap['train']:.1%} vs validation {gap['validation']:.1%} "
-            f"(gap {gap['gap'] * 100:+.1f} points, {verdict}). Best validation loss at epoch {meta.get('best_epoch')} (star)."
-        )
+    render_reading(run)
     if meta.get("early_stopped_at"):
         st.info(
             f"Early stopping ended the run at epoch {meta['early_stopped_at']} of {run.config.epochs}: validation loss had "
             f"not improved for 5 epochs; the weights of epoch {meta.get('best_epoch')} were kept.",
             icon=":material/front_hand:",
         )
+
+
+def render_reading(run: Run) -> None:
+    """What the curves say, in words, under them: the last epoch's numbers, then 1-3 readings (core/readings.py)."""
+    gap = charts.gap_summary(run.history)
+    if gap is not None:
+        st.caption(
+            f"Last epoch: train accuracy {gap['train']:.1%} vs validation {gap['validation']:.1%} "
+            f"(gap {gap['gap'] * 100:+.1f} points). Best validation loss at epoch {run.meta.get('best_epoch')} (star)."
+        )
+    render_readings(run.history, task=run.config.task)
 
 
 def render_result(run: Run) -> None:
@@ -141,6 +180,7 @@ def render_export(run: Run) -> None:
     columns[0].download_button(
         "Download model.keras", data=lambda: model_file.read_bytes(), file_name=f"neural-lab-{run.key}.keras",
         mime="application/octet-stream", icon=":material/download:", width="stretch", disabled=not model_file.is_file(),
+        help="The trained network as one Keras file. Try: keras.saving.load_model('neural-lab-….keras') in a notebook, then .summary().",
     )
     toy_mean = toy_variance = None
     if run.config.task == "toy":
@@ -150,13 +190,18 @@ def render_export(run: Run) -> None:
     columns[1].download_button(
         "Download the Keras code", data=code, file_name=f"neural_lab_{run.key}.py", mime="text/x-python",
         icon=":material/code:", width="stretch",
+        help="A plain Python script that builds and trains this same network without the app. Try: run it and compare its accuracy with this page's.",
     )
     with st.expander("Equivalent plain Keras code (paste into a notebook)"):
         st.code(code, language="python")
 
 
+@st.fragment
 def render_compare(current: RunConfig, runs: pd.DataFrame, requested: str | None) -> None:
-    """Overlay the curves of chosen cached MNIST runs; `requested`: the URL's `compare` keys (comma-separated)."""
+    """Overlay the curves of chosen cached MNIST runs; `requested`: the URL's `compare` keys (comma-separated).
+
+    A fragment: picking runs or a curve reruns this section only, not the page above it.
+    """
     st.header("Compare runs")
     mnist_runs = runs[runs["task"] == "mnist"] if "task" in runs else runs
     if mnist_runs.empty:
@@ -175,9 +220,14 @@ def render_compare(current: RunConfig, runs: pd.DataFrame, requested: str | None
         default = list(dict.fromkeys(default))
     chosen = st.multiselect(
         "Runs to overlay", list(labels), default=default, format_func=labels.get, key=COMPARE_KEY,
-        help="Every cached MNIST run, newest first. The Runs page lists them all.",
+        help="Every cached MNIST run, newest first (the Runs page lists them all). Try: pick a run with dropout and the "
+        "same run without it, then look at the validation loss.",
     )
-    metric = st.radio("Curve", ["val_accuracy", "val_loss", "accuracy", "loss"], horizontal=True, key="compare_metric")
+    metric = st.radio(
+        "Curve", ["val_accuracy", "val_loss", "accuracy", "loss"], horizontal=True, key="compare_metric",
+        help="Which curve to overlay: validation (held-out digits) or training, accuracy or loss. "
+        "Try: val_loss — the run whose curve turns upward first is the one that overfits.",
+    )
     if chosen:
         histories = {}
         for key in chosen:
@@ -193,14 +243,24 @@ def render_compare(current: RunConfig, runs: pd.DataFrame, requested: str | None
     st.caption("Each line is one cached run; drag along an axis to filter.")
 
 
+@st.fragment
 def render_sweep(current: RunConfig) -> None:
-    """Validation accuracy over a layers x units grid around `current`; trains the missing cells on request."""
+    """Validation accuracy over a layers x units grid around `current`; trains the missing cells on request.
+
+    A fragment: changing the depths or widths reruns this section only, not the page above it.
+    """
     st.header("Layers × units")
     st.caption(f"Validation accuracy of every depth and width, all other settings as now ({current.describe()}).")
     columns = st.columns(2)
     depth_choices = list(range(0, 7)) if current.arch == "mlp" else list(range(1, 5))
-    layers = columns[0].multiselect("Hidden layers", depth_choices, default=[d for d in SWEEP_LAYERS if d in depth_choices], key="sweep_layers")
-    units = columns[1].multiselect("Units per layer", UNIT_CHOICES, default=SWEEP_UNITS, key="sweep_units")
+    layers = columns[0].multiselect(
+        "Hidden layers", depth_choices, default=[d for d in SWEEP_LAYERS if d in depth_choices], key="sweep_layers",
+        help="The depths to compare (rows of the grid). Try: add 0 — a network with no hidden layer at all.",
+    )
+    units = columns[1].multiselect(
+        "Units per layer", UNIT_CHOICES, default=SWEEP_UNITS, key="sweep_units",
+        help="The widths to compare (columns of the grid). Try: add a very narrow width such as 4 and see where accuracy drops.",
+    )
     if not layers or not units:
         st.info("Pick at least one depth and one width.")
         return
