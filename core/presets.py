@@ -8,7 +8,8 @@ Each preset reproduces one picture of the tutorial on our seeded version of its 
 logistic regression on two Gaussian blobs; one hidden layer of 2 or 4 units, tanh or ReLU,
 on the four blocks (three of class 0, one of class 1); two hidden layers of 2 tanh units on
 the XOR quadrants. The tutorial trained full-batch with plain gradient descent for thousands of
-steps; here Adam at 0.03 on mini-batches of 16 gets there in at most 200 epochs (a few seconds).
+steps; here Adam at 0.03 on mini-batches of 16 gets there in at most 200 epochs (2-30 s on 2 cores,
+core.boundary.estimated_train_seconds).
 
 What the data shows (train accuracy at the last epoch over seeds 0-4, measured on this code):
 - blocks: every variant (2 or 4 units, tanh or ReLU) reaches 88-98 %; 2 tanh units do not fail,
@@ -146,12 +147,36 @@ _LESSONS: list[tuple[str, str, dict]] = [
 LESSONS: list[str] = [name for name, _, _ in _LESSONS]
 
 # The decision-boundary page's starting point (no URL parameters): XOR, two layers of 4 tanh units.
-# 89-96 % train, 87-93 % test accuracy over seeds 0-4 in 100 epochs (about 90 % is the best possible on
-# fresh points: the quadrants overlap).
+# 30 epochs (was 100: 19 s through the page's worker, although the page promised "a few seconds"):
+# over seeds 0-4, 91-96 % train and 85-92 % test accuracy, the same lesson as 100 epochs (92-97 % /
+# 86-95 %); about 7 s on 2 cores (core.boundary.estimated_train_seconds, bench/RESULTS-boundary.md).
+# About 90 % is the best possible on fresh points: the quadrants overlap.
 BOUNDARY_DEFAULTS = RunConfig(
     task="toy", dataset="xor", layers=2, units=4, activation="tanh", optimizer="adam", learning_rate=0.03,
-    batch_size=16, epochs=100, n_samples=200, train_ratio=0.5,
+    batch_size=16, epochs=30, n_samples=200, train_ratio=0.5,
 )
 
 for _name, _summary, _overrides in _LESSONS:
     PRESETS[_name] = Preset(_name, _summary, RunConfig(**{**_COMMON, **_overrides}))
+
+# -- "Inside the network": the lesson pairs (MNIST) -----------------------------------------------
+# Vanishing gradients: six sigmoid layers vs the same six with ReLU (plain SGD, so the optimizer does
+# not rescale the tiny gradients away as Adam would). Dying units: the same ReLU net with a learning
+# rate far too high. The Inside page trains each pair with one click and compares them layer by layer.
+_DEEP = dict(task="mnist", arch="mlp", layers=6, units=64, optimizer="sgd", learning_rate=0.05, batch_size=64, epochs=10)
+_INSIDE_LESSONS = [
+    Preset("lesson-deep-sigmoid", "lesson: 6 sigmoid layers of 64, SGD 0.05: the gradient fades on its way back to the first "
+           "layers (vanishing gradients), so they hardly learn", RunConfig(**{**_DEEP, "activation": "sigmoid"})),
+    Preset("lesson-deep-relu", "lesson: the same 6 layers with ReLU: the gradient reaches every layer and the net learns",
+           RunConfig(**{**_DEEP, "activation": "relu"})),
+    # Measured (seed 0): dead units per layer 80/53/67/70/67/100 % after epoch 4, accuracy 10 %; at 0.5 the run diverges.
+    Preset("lesson-relu-high-lr", "lesson: the same ReLU net at a learning rate 4x too high (SGD 0.2): most units die "
+           "(never fire again) and the net stops learning", RunConfig(**{**_DEEP, "activation": "relu", "learning_rate": 0.2})),
+]
+for _preset_item in _INSIDE_LESSONS:
+    PRESETS[_preset_item.name] = _preset_item
+# (title, first preset, second preset, what to look at) of each one-click pair on the Inside page.
+INSIDE_LESSON_PAIRS: list[tuple[str, str, str, str]] = [
+    ("Vanishing gradients", "lesson-deep-sigmoid", "lesson-deep-relu", "gradient norm per layer"),
+    ("Dying ReLUs", "lesson-deep-relu", "lesson-relu-high-lr", "dead units per layer"),
+]

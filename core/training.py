@@ -23,7 +23,9 @@ import numpy as np
 
 from core.config import SCHEMA_VERSION, RunConfig
 from core.data import Splits, load_data
+from core.eta import seconds_left
 from core.models import build_model, compile_model
+from core.snapshots import collect_arrays, make_recorders
 
 EARLY_STOPPING_PATIENCE = 5
 
@@ -54,8 +56,8 @@ class TrainingEvent:
 
     @property
     def eta_seconds(self) -> float | None:
-        fraction = self.fraction
-        return self.elapsed * (1 - fraction) / fraction if fraction > 0 else None
+        """Seconds left by core.eta's rule: None until an epoch after the (warm-up) first one was timed."""
+        return seconds_left(self.history.get("seconds"), self.epochs, self.fraction)
 
 
 Listener = Callable[[TrainingEvent], Any]
@@ -172,6 +174,8 @@ def train(
 
         snapshots = SnapshotRecorder(config, splits)
         callbacks.append(snapshots)
+    recorders = make_recorders(config, splits)  # inside the network: weights, activations, gradients per epoch
+    callbacks += recorders
     callbacks += extra_callbacks or []
 
     started = time.perf_counter()
@@ -210,4 +214,5 @@ def train(
         "versions": versions(),
     }
     arrays = snapshots.arrays() if snapshots is not None else {}
+    arrays.update(collect_arrays(recorders))
     return Run(config=config, model=model, history=history, meta=meta, arrays=arrays, stopped_at=forwarder.stopped_at)

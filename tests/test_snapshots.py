@@ -1,0 +1,168 @@
+"""core/snapshots.py: what the training records about its inside, and reading it back (also from the cache)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from core import cache, snapshots
+from core.config import RunConfig
+from core.data import load_mnist
+from core.training import train
+
+
+@pytest.fixture(scope="module")
+def toy_run():
+    return train(RunConfig(task="toy", dataset="xor", layers=2, units=3, activation="tanh", epochs=3, n_samples=60, batch_size=16))
+
+
+@pytest.fixture(scope="module")
+def mlp_run():
+    return train(RunConfig(arch="mlp", layers=2, units=(16, 8), activation=("relu", "tanh"), epochs=2, batch_size=256))
+
+
+def test_toy_run_records_every_dense_layer_per_epoch(toy_run):
+    arrays = toy_run.arrays
+    assert snapshots.weight_epochs(arrays) == [0, 1, 2, 3]
+    final = snapshots.dense_weights_at(arrays, 3)
+    assert [kernel.shape for kernel, _ in final] == [(2, 3), (3, 3), (3, 2)]
+    dense = [layer for layer in toy_run.model.layers if type(layer).__name__ == "Dense"]
+    for (kernel, bias), layer in zip(final, dense, strict=True):
+        np.testing.assert_allclose(kernel, np.asarray(layer.kernel))
+        np.testing.assert_allclose(bias, np.asarray(layer.bias))
+    before = snapshots.dense_weights_at(arrays, 0)
+    assert not np.allclose(before[0][0], final[0][0])  # training moved the weights
+    # An epoch that was not recorded gives the latest recorded one before it.
+    np.testing.assert_allclose(snapshots.dense_weights_at(arrays, 99)[0][0], final[0][0])
+    assert not any(name.startswith("inside_") for name in arrays)  # toy runs get weights, not the MNIST record
+
+
+def test_readers_of_runs_without_weights():
+    assert snapshots.weight_epochs({}) == [] and snapshots.dense_weights_at({}, 1) is None
+    damaged = {"weights_epochs": np.array([0, 1]), "weights_kernel_0": np.zeros((1, 2, 2)), "weights_bias_0": np.zeros((2, 2))}
+    assert snapshots.dense_weights_at(damaged, 1) is None  # 1 kernel for 2 epochs: not trusted
+
+
+def test_long_toy_runs_are_thinned_to_the_budget():
+    assert snapshots.recorded_epochs(10, 100) == list(range(11))
+    chosen = snapshots.recorded_epochs(200, 50)
+    assert chosen[0] == 0 and chosen[-1] == 200 and len(chosen) <= 52
+
+
+def test_mnist_run_records_the_inside(mlp_run):
+    record = snapshots.read_inside(mlp_run.arrays)
+    assert list(record.epochs) == [0, 1, 2]
+    splits = load_mnist("embedded")
+    np.testing.assert_array_equal(record.probe_index, snapshots.probe_indices(len(splits.y_test)))
+    np.testing.assert_array_equal(record.probe_labels, splits.y_test[record.probe_index])
+    assert record.embedding.shape == (3, len(record.probe_labels), 8)  # 8 units in the last hidden layer: 8 axes
+    assert record.embedding_layer == "probabilities"  # the embedding is what the output layer receives
+    assert record.weight_layers == ["dense_1", "dense_2", "probabilities"]
+    assert record.activation_kinds == ["relu", "tanh"]
+    assert np.isfinite(record.dead_share[:, 0]).all() and np.isnan(record.dead_share[:, 1]).all()  # tanh cannot die
+    assert (record.gradient_norms > 0).all()
+    # The final epoch's predictions are the model's.
+    final = np.asarray(mlp_run.model.predict_on_batch(splits.x_test[record.probe_index])).argmax(axis=1)
+    assert np.mean(final == record.predictions(-1)) > 0.99
+
+
+def test_probe_is_the_same_for_every_run_on_a_split():
+    np.testing.assert_array_equal(snapshots.probe_indices(10000), snapshots.probe_indices(10000))
+    assert len(snapshots.probe_indices(10000)) == snapshots.PROBE_SIZE and len(snapshots.probe_indices(500)) == 500
+
+
+def test_numpy_and_tensorflow_paths_agree():
+    config = RunConfig(layers=2, units=8, activation="sigmoid", batch_norm=True, label_smoothing=0.1, epochs=1)
+    from core.models import build_model, compile_model
+
+    splits = load_mnist("embedded")
+    model = build_model(config, splits.x_train)
+    compile_model(model, config, 1)
+    recorder = snapshots.make_inside_recorder(config, splits)
+    recorder.set_model(model)
+    recorder.on_train_begin()
+    assert recorder.numpy
+    quantiles, peaks, embedding, probabilities = recorder._probe_numpy()
+    gradients = recorder._gradients()
+    recorder.numpy = False
+    quantiles_tf, peaks_tf, embedding_tf, probabilities_tf = recorder._probe_tensorflow()
+    np.testing.assert_allclose(gradients, recorder._gradients(), rtol=1e-3)
+    np.testing.assert_allclose(np.concatenate(peaks), np.concatenate(peaks_tf), atol=1e-4)
+    np.testing.assert_allclose(embedding.astype(np.float32), embedding_tf.astype(np.float32), atol=2e-2)
+    np.testing.assert_allclose(probabilities.astype(np.float32), probabilities_tf.astype(np.float32), atol=2e-3)
+
+
+def test_cnn_run_records_through_tensorflow_with_a_reduced_embedding():
+    run = train(RunConfig(arch="cnn", layers=1, units=4, kernel_size=3, epochs=1, batch_size=256))
+    record = snapshots.read_inside(run.arrays)
+    assert record.weight_layers == ["conv_1", "probabilities"]
+    # 14x14x4 = 784 flattened features, reduced to 256, then to the final epoch's 16 principal axes.
+    assert record.embedding.shape == (2, snapshots.PROBE_SIZE, snapshots.EMBEDDING_COMPONENTS)
+    assert record.dead_share.shape == (2, 1)
+
+
+def test_logistic_regression_has_no_embedding():
+    run = train(RunConfig(layers=0, epochs=1, batch_size=512))
+    record = snapshots.read_inside(run.arrays)
+    assert record.embedding is None and record.activation_layers == []
+    assert record.weight_layers == ["probabilities"]
+
+
+def test_record_survives_the_cache(cache_dir, mlp_run):
+    cache.save(mlp_run)
+    loaded = cache.load(mlp_run.config)
+    record = snapshots.read_inside(loaded.arrays)
+    np.testing.assert_allclose(record.embedding, snapshots.read_inside(mlp_run.arrays).embedding)
+    assert loaded.meta["size_bytes"] < 5_000_000
+
+
+def test_damaged_records_raise_and_old_runs_have_none(mlp_run):
+    assert snapshots.read_inside({}) is None
+    assert snapshots.read_inside({"snapshots": np.zeros((1, 2, 2, 2))}) is None  # a toy run's boundary grids only
+    missing = {name: value for name, value in mlp_run.arrays.items() if name != "inside_gradient_norms"}
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.read_inside(missing)
+    wrong = dict(mlp_run.arrays, inside_embedding=mlp_run.arrays["inside_embedding"][:1])
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.read_inside(wrong)
+
+
+def test_recording_can_be_switched_off_and_a_failing_recorder_loses_only_its_arrays(monkeypatch):
+    monkeypatch.setenv("NEURAL_LAB_RECORD_INSIDE", "0")
+    assert snapshots.make_recorders(RunConfig(), None) == []
+
+    class Broken:
+        def arrays(self):
+            raise RuntimeError("boom")
+
+    class Fine:
+        def arrays(self):
+            return {"inside_x": np.zeros(1)}
+
+    assert list(snapshots.collect_arrays([Broken(), Fine()])) == ["inside_x"]
+
+
+def _small_splits(n_test: int):
+    from core.data import Splits
+
+    full = load_mnist("embedded")
+    return Splits(full.x_train[:300], full.y_train[:300], full.x_val[:50], full.y_val[:50],
+                  full.x_test[:n_test], full.y_test[:n_test], source="a slice")
+
+
+def test_cnn_probe_of_odd_size_is_chunked_and_padded():
+    # 260 test digits: two equal chunks of 130 (one traced shape), every digit answered once.
+    run = train(RunConfig(arch="cnn", layers=1, units=2, kernel_size=3, epochs=1, batch_size=128), splits=_small_splits(260))
+    record = snapshots.read_inside(run.arrays)
+    assert record.probabilities.shape == (2, 260, 10) and record.embedding.shape[:2] == (2, 260)
+
+
+def test_a_recording_failure_never_costs_the_training(monkeypatch):
+    from core import inside
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(inside, "quantile_summary", broken)
+    run = train(RunConfig(layers=1, units=4, epochs=1, batch_size=256), splits=_small_splits(40))
+    assert run.meta["epochs_run"] == 1 and not snapshots.has_inside_record(run.arrays)
