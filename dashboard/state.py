@@ -23,6 +23,7 @@ PAGE_EXTRAS: dict[str, tuple[str, ...]] = {
     "boundary": (),
     "runs": (),
     "start": (),
+    "inside": (),  # the model comes from the configuration, like Misclassified digits
 }
 
 def page_defaults(page: str) -> RunConfig | None:
