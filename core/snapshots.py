@@ -156,6 +156,11 @@ PROBE_SIZE = 500
 PROBE_SEED = 17
 GRADIENT_BATCH = 128
 MAX_RECORDED_EPOCHS = 50
+# Share of a training's wall time the inside record may take (NEURAL_LAB_RECORD_BUDGET). Before training
+# and the last epoch are always recorded; an epoch in between is recorded only while the recording so
+# far plus one more record stays within this share of the time spent fitting. A long training (the
+# tutorial CNNs) records every epoch; a 4-second MLP records a few (measured cost of a record: bench/inside.py).
+RECORD_BUDGET = 0.04
 EMBEDDING_COMPONENTS = 16  # principal axes of the final epoch kept per epoch (the page shows 2)
 MAX_EMBEDDING_WIDTH = 256  # wider layers (a CNN's flattened features) are first reduced (core.inside.random_reduction)
 QUANTILE_SAMPLE = 20_000  # values per layer and epoch the quantiles are computed from (a fixed random sample beyond that)
@@ -259,14 +264,26 @@ def make_inside_recorder(config, splits):
             self.records: list[dict] = []
             self.reduction: np.ndarray | None = None
             self.seconds = 0.0  # spent recording (any tracing included: it happens in the first record)
+            self.budget = record_budget()
+            self.last_epoch = 0
 
         def on_train_begin(self, logs=None):
             self.failed = False
+            self.started = time.perf_counter()
             self._safely(self._begin)
 
         def on_epoch_end(self, epoch, logs=None):
-            if epoch + 1 in self.wanted and not self.failed:
-                self._safely(self._record, epoch + 1)
+            self.last_epoch = epoch + 1
+            if self.last_epoch not in self.wanted or self.failed:
+                return
+            elapsed = time.perf_counter() - self.started
+            if self.last_epoch == config.epochs or within_budget(self.seconds, len(self.records), elapsed, self.budget):
+                self._safely(self._record, self.last_epoch)
+
+        def on_train_end(self, logs=None):
+            # Early stopping (or the budget) may have left the last epoch unrecorded: the embedding's axes need it.
+            if not self.failed and self.records and self.records[-1]["epoch"] != self.last_epoch and self.last_epoch > 0:
+                self._safely(self._record, self.last_epoch)
 
         def _safely(self, step, *args) -> None:
             # A recording bug must never cost the student the training: log it and record nothing more.
@@ -424,6 +441,27 @@ def make_inside_recorder(config, splits):
     return InsideRecorder()
 
 
+def record_saved_model(model, config, splits, epochs_run: int) -> dict[str, np.ndarray]:
+    """The inside record of an entry trained before recording existed, from what is left of it: the network
+    before training (the same architecture built again from the run's seed: the same starting weights) and
+    the saved final model at `epochs_run`; nothing in between. {} for toy runs or when it cannot be computed."""
+    if config.task == "toy":
+        return {}
+    from core.models import build_model, compile_model
+
+    fresh = compile_model(build_model(config, splits.x_train), config, steps_per_epoch=1)
+    recorder = make_inside_recorder(config, splits)
+    recorder.budget = 1.0
+    recorder.set_model(fresh)
+    recorder.on_train_begin()  # records the untrained network as epoch 0
+    recorder.set_model(model)
+    recorder._safely(recorder._begin)  # the final model's layers and functions, recorded as one more record
+    if recorder.failed or len(recorder.records) != 2:
+        return {}
+    recorder.records[-1]["epoch"] = max(1, int(epochs_run))
+    return recorder.arrays()
+
+
 @dataclass(frozen=True)
 class InsideRecord:
     """The inside record of one MNIST run, checked for consistency (see make_inside_recorder)."""
@@ -501,6 +539,25 @@ def read_inside(arrays: dict) -> InsideRecord | None:
 
 
 # -- the hook core.training uses ----------------------------------------------------------------
+
+
+def record_budget() -> float:
+    """RECORD_BUDGET, or NEURAL_LAB_RECORD_BUDGET (a share between 0 and 1; 1 records every chosen epoch)."""
+    try:
+        value = float(os.environ.get("NEURAL_LAB_RECORD_BUDGET", RECORD_BUDGET))
+    except ValueError:
+        return RECORD_BUDGET
+    return min(1.0, max(0.0, value)) if np.isfinite(value) else RECORD_BUDGET
+
+
+def within_budget(recording_seconds: float, records: int, elapsed_seconds: float, budget: float) -> bool:
+    """May one more record be taken? Yes while recording so far plus one more average record stays within
+    `budget` of the time spent fitting (`elapsed_seconds` minus the recording itself)."""
+    if budget >= 1.0:
+        return True
+    next_record = recording_seconds / max(1, records)
+    fitting = max(0.0, elapsed_seconds - recording_seconds)
+    return recording_seconds + next_record <= budget * fitting
 
 
 def recording_enabled() -> bool:

@@ -272,3 +272,19 @@ def inside_tsne(key: str) -> np.ndarray | None:
         return None
     final = record.embedding[-1]
     return inside.tsne(final[:, np.all(np.isfinite(final), axis=0)])
+
+
+@st.cache_resource(max_entries=8, show_spinner="Computing the views from the saved model (a few seconds)…")
+def saved_model_record(key: str):
+    """(InsideRecord or None, problem or None) for a run trained before recording existed: before training (rebuilt
+    from its seed) and the saved final model, computed once per key and server (nothing is written to the cache)."""
+    from core.snapshots import SnapshotError, read_inside, record_saved_model
+
+    run = cached_run(key)
+    if run is None:
+        return None, "the cached model could not be loaded"
+    try:
+        arrays = record_saved_model(run.model, run.config, mnist(run.config.dataset), int(run.meta.get("epochs_run") or run.config.epochs))
+        return read_inside(arrays), (None if arrays else "the saved model could not be read layer by layer")
+    except (SnapshotError, ValueError, OSError) as error:
+        return None, str(error)

@@ -21,6 +21,9 @@ SESSION_CACHE = Path(tempfile.mkdtemp(prefix="neural-lab-test-cache-"))
 os.environ["NEURAL_LAB_CACHE_DIR"] = str(SESSION_CACHE)
 os.environ["NEURAL_LAB_USER_DIGITS_DIR"] = str(SESSION_CACHE.parent / (SESSION_CACHE.name + "-digits"))
 os.environ["NEURAL_LAB_OFFLINE"] = "1"
+# Tiny test trainings take seconds: under the default time budget they would record only their first and last
+# epochs; tests check every epoch's record (tests/test_snapshots.py tests the budget itself).
+os.environ["NEURAL_LAB_RECORD_BUDGET"] = "1"
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_HOME", str(SESSION_CACHE.parent / (SESSION_CACHE.name + "-keras")))
 

@@ -96,6 +96,14 @@ def test_a_run_trained_before_recording_is_explained_not_retrained(app, folder):
     assert "trained before Neural Lab recorded" in _texts(at.info)
     assert not at.get("plotly_chart") or all(chart.proto.id != "inside_embedding" for chart in at.get("plotly_chart"))
     assert cache.exists(OLD)  # nothing destructive happened
+    # The offer: the before/after views from the saved model, computed on request, nothing written.
+    entry_files = sorted(path.name for path in cache.entry_path(OLD.key()).iterdir())
+    at.button(key=f"saved_views_{OLD.key()}").click().run()
+    assert not at.exception, at.exception
+    assert "Computed from the saved model" in _texts(at.caption)
+    epochs = [slider for slider in at.select_slider if slider.key == view.EPOCH]
+    assert epochs and list(epochs[0].options) == ["before training", "epoch 1"]
+    assert sorted(path.name for path in cache.entry_path(OLD.key()).iterdir()) == entry_files
 
 
 def test_damaged_recording_warns_and_the_rest_works(app):

@@ -166,3 +166,40 @@ def test_a_recording_failure_never_costs_the_training(monkeypatch):
     monkeypatch.setattr(inside, "quantile_summary", broken)
     run = train(RunConfig(layers=1, units=4, epochs=1, batch_size=256), splits=_small_splits(40))
     assert run.meta["epochs_run"] == 1 and not snapshots.has_inside_record(run.arrays)
+
+
+def test_the_time_budget_admits_a_record_only_while_recording_stays_within_its_share():
+    # Nothing recorded yet beyond epoch 0's 0.1 s: after 1 s of fitting, 4 % (0.04 s) is not enough for another.
+    assert not snapshots.within_budget(0.1, 1, elapsed_seconds=1.1, budget=0.04)
+    # After 10 s of fitting, 0.1 s + 0.1 s = 0.2 s <= 0.4 s: record.
+    assert snapshots.within_budget(0.1, 1, elapsed_seconds=10.1, budget=0.04)
+    assert snapshots.within_budget(5.0, 1, elapsed_seconds=5.0, budget=1.0)  # 1 = every chosen epoch
+
+
+def test_a_short_training_under_a_zero_budget_records_before_training_and_its_last_epoch(monkeypatch):
+    monkeypatch.setenv("NEURAL_LAB_RECORD_BUDGET", "0")
+    run = train(RunConfig(arch="mlp", layers=1, units=8, epochs=3, batch_size=512, seed=41))
+    record = snapshots.read_inside(run.arrays)
+    assert list(record.epochs) == [0, 3]
+    assert record.embedding.shape[0] == 2
+
+
+@pytest.mark.parametrize("raw, expected", [("0.1", 0.1), ("7", 1.0), ("-1", 0.0), ("nan", snapshots.RECORD_BUDGET), ("x", snapshots.RECORD_BUDGET)])
+def test_the_budget_setting_is_clamped_and_bad_values_fall_back(monkeypatch, raw, expected):
+    monkeypatch.setenv("NEURAL_LAB_RECORD_BUDGET", raw)
+    assert snapshots.record_budget() == expected
+
+
+def test_an_entry_trained_before_recording_gets_its_before_and_final_views_from_the_saved_model(monkeypatch):
+    monkeypatch.setenv("NEURAL_LAB_RECORD_INSIDE", "0")
+    config = RunConfig(arch="mlp", layers=1, units=8, epochs=2, batch_size=512, seed=43)
+    run = train(config)
+    assert snapshots.read_inside(run.arrays) is None  # as if trained before recording existed
+    arrays = snapshots.record_saved_model(run.model, config, load_mnist("embedded"), epochs_run=2)
+    record = snapshots.read_inside(arrays)
+    assert list(record.epochs) == [0, 2]
+    splits = load_mnist("embedded")
+    saved_answers = np.asarray(run.model.predict_on_batch(splits.x_test[record.probe_index]))
+    np.testing.assert_allclose(record.probabilities[1], saved_answers, atol=1e-3)  # the saved model (stored as float16)
+    assert np.abs(record.probabilities[0] - saved_answers).max() > 0.05  # epoch 0 is the untrained network
+    assert snapshots.record_saved_model(run.model, RunConfig(task="toy", dataset="xor"), load_mnist("embedded"), 2) == {}

@@ -41,7 +41,9 @@ if key is not None:
     config = configs[key]
     st.caption(f"{config.describe()} · key `{key}`")
     record, problem = resources.inside_record(key)
-    if view.render_record_problem(config, record, problem):
+    if not view.render_record_problem(config, record, problem) and record is None and problem is None:
+        record = view.render_saved_model_offer(key)  # trained before recording: before/after from the saved model
+    if record is not None:
         st.subheader("How the last hidden layer sees the digits, epoch by epoch")
         view.render_embedding(key, config, record)
         st.subheader("Weights and activations over the epochs")

@@ -21,6 +21,7 @@ from dashboard.views import explorer as explorer_view
 
 MODEL, NOTE = "inside_model", "inside_fallback_note"
 EPOCH, PLAYING, METHOD = "inside_epoch", "inside_playing", "inside_method"
+SAVED_MODEL_VIEWS = "inside_saved_model_views"  # keys whose before/after views the user asked to compute
 LAYER, KIND, ACTIVATION_LAYER, HEALTH_EPOCH = "inside_weight_layer", "inside_histogram_kind", "inside_activation_layer", "inside_health_epoch"
 PLAY_SECONDS = 0.9
 STABLE, TSNE = "PCA on the final epoch's axes (stable: comparable across epochs)", "t-SNE of the final epoch (not comparable across epochs)"
@@ -74,6 +75,25 @@ def render_record_problem(config: RunConfig, record: InsideRecord | None, proble
                 "carries them.", icon=":material/history:")
         return False
     return True
+
+
+def render_saved_model_offer(key: str) -> InsideRecord | None:
+    """For a run without a recording: offer the two views its saved model still allows (before training, final)."""
+    asked = st.session_state.setdefault(SAVED_MODEL_VIEWS, set())
+    if key not in asked:
+        if st.button("Compute the before/after views from the saved model", icon=":material/calculate:", key=f"saved_views_{key}",
+                     help="Rebuilds the untrained network from the run's seed (the same starting weights) and reads the saved "
+                          "final model: two moments, nothing in between, nothing written. Try: compare them on the embedding."):
+            asked.add(key)
+            st.rerun()
+        return None
+    record, problem = resources.saved_model_record(key)
+    if record is None:
+        st.warning(f"The views could not be computed from the saved model ({problem}).", icon="⚠️")
+        return None
+    st.caption("Computed from the saved model: **before training** (rebuilt from the run's seed) and the **final epoch**; "
+               "the epochs in between were not recorded.")
+    return record
 
 
 # -- the embedding over epochs --------------------------------------------------------------------
