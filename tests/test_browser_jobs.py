@@ -279,7 +279,7 @@ def test_the_job_goes_on_while_the_user_moves_widgets_and_visits_another_page(id
     nav_link(page, "Runs").click()
     page.wait_for_url(re.compile(r"/runs"))
     wait_for_app(page)
-    page.locator(f".st-key-cancel-job-{key} button").wait_for()
+    page.locator(f".st-key-cancel-job-{key} button").first.wait_for()
     left_at = epochs_done(record(cache, key))
     page.screenshot(path=str(output_dir / "jobs-away-on-runs.png"), full_page=True)
     wait_record(cache, key, lambda j: epochs_done(j) >= left_at + 2 or ended(j), "two epochs further while away")
@@ -453,8 +453,8 @@ def test_the_per_visitor_and_queue_bounds_refuse_clearly_and_start_nothing(idle_
             # The third visitor cancels the queued job on the Runs page: it never starts.
             c.goto(f"{server.url}/runs")
             wait_for_app(c)
-            c.locator(f".st-key-cancel-job-{first.key()} button").wait_for()
-            c.locator(f".st-key-cancel-job-{queued.key()} button").click()
+            c.locator(f".st-key-cancel-job-{first.key()} button").first.wait_for()
+            c.locator(f".st-key-cancel-job-{queued.key()} button").first.click()
             wait_record(cache, queued.key(), lambda j: j["state"] == "cancelled", "cancelled", timeout=60)
             wait_for_text(b, "was cancelled before it started; nothing was trained")
             assert record(cache, first.key())["state"] == "running"

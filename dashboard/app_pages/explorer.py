@@ -38,7 +38,8 @@ if choice.key is None:
     st.stop()
 asked_for = f"the configuration {url_config.describe()}" if url_config != DEFAULTS and url_config.task == "mnist" else None
 note = resources.choice_note(choice, view.run_name(configs[choice.key]), asked_for)
-key, compare_key = view.render_model_picker(labels, choice, note)
+asked = url_config.key() if asked_for is not None else None  # the address named a model (cached or not)
+key, compare_key = view.render_model_picker(labels, choice, note, asked)
 if key is None:
     st.stop()
 resources.remember_model(key)
@@ -70,6 +71,8 @@ readings.render_weak_spots(evaluation.confusion_matrix(predictions.labels, predi
 
 
 def write_address() -> None:
+    if view.keeps_asked_address(asked, labels):
+        return  # showing a fallback for an uncached address: it stays as shared until the user picks a model
     state.write_url(config, DEFAULTS, extra=view.url_extras(compare_key))
 
 

@@ -36,6 +36,7 @@ NO_TOOLBAR = {"displayModeBar": False}
 MODEL, COMPARE, STROKE, INPUT_TABS, SECTION_TABS = "draw_model", "draw_compare", "draw_stroke", "draw_input", "draw_section"
 CANVAS_COUNTER, UPLOAD, LABEL, EVAL_MODEL = "draw_canvas_counter", "draw_upload", "draw_label", "draw_eval_model"
 NOTE, STARTED = "draw_fallback_note", "draw_run_started"
+APPLIED, PICKED = "draw_applied_run", "draw_picked_for_run"  # the last ?run= applied; the ?run= the user picked away from
 DRAW_TAB, UPLOAD_TAB = "Draw", "Upload an image"
 COMPARE_TAB, WHY_TAB, TEACH_TAB, SAVED_TAB = "Compare models", "Why this answer", "Teach it", "Saved drawings"
 
@@ -100,13 +101,21 @@ def render_offer_training() -> None:
         training_ui.watch(config.key())
 
 
+def _picked() -> None:
+    st.session_state[PICKED] = st.query_params.get("run")  # the user chose: the address may follow from now on
+
+
 def render_model_picker(runs: pd.DataFrame, labels: dict[str, str], configs: dict[str, RunConfig]) -> str:
     """The Model picker, first filled from ?run= (else the model this session looked at last, else the
     page's usual model, else the most accurate: `resources.choose_model`); keeps ?run= in step. Returns the key."""
     keys = list(labels)
     requested = st.query_params.get("run")
     if requested is not None and requested not in keys:
-        st.warning(f"URL parameter run={requested[:20]!r} is not a cached MNIST model; showing another one instead.", icon="⚠️")
+        st.warning(f"URL parameter run={requested[:20]!r} is not a cached MNIST model (train it first on the **Train** page); "
+                   "showing another one instead. The address keeps it until you pick a model.", icon="⚠️")
+    elif requested is not None and requested != st.session_state.get(APPLIED) and MODEL in st.session_state:
+        st.session_state[MODEL] = requested  # a new address (a shared link, a learning-path card) wins over the session's pick
+    st.session_state[APPLIED] = requested
     if MODEL not in st.session_state or st.session_state[MODEL] not in keys:
         choice = resources.choose_model(runs[runs["key"].isin(keys)], requested, resources.recent_model(), preferred_keys())
         st.session_state[MODEL] = choice.key
@@ -115,11 +124,12 @@ def render_model_picker(runs: pd.DataFrame, labels: dict[str, str], configs: dic
     remembered = st.session_state.get(NOTE)
     if remembered and remembered[0] == st.session_state[MODEL]:
         st.caption(remembered[1])
-    chosen = st.selectbox("Model", keys, key=MODEL, format_func=labels.get,
+    chosen = st.selectbox("Model", keys, key=MODEL, format_func=labels.get, on_change=_picked,
                           help="The cached MNIST model that reads your drawing. The address keeps your choice. "
                                "Try: draw a 7, then switch between an MLP and a CNN.")
     resources.remember_model(chosen)
-    if st.query_params.get("run") != chosen:
+    keep_asked = requested is not None and requested not in keys and st.session_state.get(PICKED) != requested
+    if st.query_params.get("run") != chosen and not keep_asked:  # an uncached address stays until the user picks
         st.query_params["run"] = chosen
     return chosen
 

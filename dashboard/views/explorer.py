@@ -34,6 +34,7 @@ MODEL, COMPARE, TRUE, PRED, SORT, PAGE, PAGE_SIZE = (
 )
 CELL_REQUEST, DIGIT, NORMALISED, APPLIED_CELL = "explorer_cell_request", "explorer_digit", "explorer_normalised", "explorer_applied_cell"
 CONFUSION, NOTE, TABS = "explorer_confusion", "explorer_fallback_note", "explorer_tabs"
+ASKED, PICKED = "explorer_applied_address", "explorer_picked_for_address"  # the address's model last applied; picked away from
 TAB_LABELS = ("Errors", "Per class", "Correct but unsure", "Compare")
 
 
@@ -164,13 +165,27 @@ def _swap_models() -> None:
     st.session_state[MODEL], st.session_state[COMPARE] = st.session_state[COMPARE], st.session_state[MODEL]
 
 
-def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, note: str) -> tuple[str | None, str | None]:
+def _picked(asked: str | None) -> None:
+    st.session_state[PICKED] = asked  # the user chose a model: the address follows from now on
+
+
+def keeps_asked_address(asked: str | None, options) -> bool:
+    """True while the page shows a fallback for an address whose model is not cached and the user has not picked
+    another model: the address stays as it was shared (a learning-path card, a teacher's link)."""
+    return asked is not None and asked not in options and st.session_state.get(PICKED) != asked
+
+
+def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, note: str,
+                        asked: str | None = None) -> tuple[str | None, str | None]:
     """The Model and Compare-with pickers; returns (key, compare key).
 
     The Model picker starts on `choice` (the address's model, else the one this session looked at
     last, else the most accurate: `resources.choose_model`); `note` says so while that fallback is shown.
     """
     options = list(labels)
+    if asked is not None and asked in options and asked != st.session_state.get(ASKED):
+        st.session_state[MODEL] = asked  # a new address (a shared link, a learning-path card) wins over the session's pick
+    st.session_state[ASKED] = asked
     if st.session_state.get(MODEL) not in options:
         st.session_state[MODEL] = choice.key
         st.session_state[NOTE] = (choice.key, note) if note else None
@@ -185,6 +200,7 @@ def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, n
 
     pick, other, swap = st.columns([6, 5, 1.4], vertical_alignment="bottom")
     key = pick.selectbox("Model", options, format_func=labels.get, key=MODEL, placeholder="Choose a cached MNIST model",
+                         on_change=_picked, args=(asked,),
                          help="Every cached MNIST run (toy runs are not listed), most recent first, with its test accuracy. "
                               "The address keeps your choice. Try: a CNN, then an MLP, and compare their confusion matrices.")
     compare_options = [option for option in options if option != key]
