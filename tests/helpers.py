@@ -34,12 +34,14 @@ def free_port() -> int:
 class AppServer:
     """`streamlit run dashboard/app.py` on a free localhost port, with its own cache folder.
 
-    `env` adds to (or overrides) the inherited environment, e.g. {"NEURAL_LAB_JOB_WORKERS": "1"}.
+    `env` adds to (or overrides) the inherited environment, e.g. {"NEURAL_LAB_JOB_WORKERS": "1"}; `script`
+    runs another Streamlit script than the app.
     `start()` = `launch()` + `wait_healthy()`; launch several, then wait, to start them side by side.
     """
 
-    def __init__(self, cache: Path, env: dict[str, str] | None = None):
+    def __init__(self, cache: Path, env: dict[str, str] | None = None, script: Path = REPO / "dashboard" / "app.py"):
         self.cache = cache
+        self.script = script  # another Streamlit script (e.g. tests/network_page.py) on the same terms
         self.env = dict(env or {})
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -55,7 +57,7 @@ class AppServer:
         OUTPUT_DIR.mkdir(exist_ok=True)
         env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(self.cache), **self.env)
         command = [
-            sys.executable, "-m", "streamlit", "run", str(REPO / "dashboard" / "app.py"),
+            sys.executable, "-m", "streamlit", "run", str(self.script),
             "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
             "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
         ]

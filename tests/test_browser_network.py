@@ -4,14 +4,11 @@ reliability diagram renders with an ECE value."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from core import cache as core_cache
 from core.config import RunConfig
-from tests.helpers import OUTPUT_DIR, REPO, AppServer, wait_for_app
+from tests.helpers import REPO, AppServer, wait_for_app
 
 TOY = RunConfig(task="toy", dataset="xor", layers=2, units=3, activation="tanh", learning_rate=0.03, epochs=4, n_samples=40,
                 batch_size=20)
@@ -24,30 +21,13 @@ FIGURES_JS = """() => [...document.querySelectorAll('.js-plotly-plot')].map(plot
 }))"""
 
 
-class ScriptServer(AppServer):
-    """AppServer running tests/network_page.py instead of the whole app."""
-
-    def launch(self) -> ScriptServer:
-        OUTPUT_DIR.mkdir(exist_ok=True)
-        import os
-
-        env = dict(os.environ, NEURAL_LAB_CACHE_DIR=str(self.cache), **self.env)
-        command = [
-            sys.executable, "-m", "streamlit", "run", str(REPO / "tests" / "network_page.py"),
-            "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
-            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-        ]
-        self.process = subprocess.Popen(command, cwd=REPO, env=env, stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
-        return self
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     cache = tmp_path_factory.mktemp("network-browser-cache")
     with pytest.MonkeyPatch.context() as patch:  # trained in this process: one TensorFlow import less than a CLI subprocess
         patch.setenv("NEURAL_LAB_CACHE_DIR", str(cache))
         keys = {"toy": core_cache.get_or_train(TOY).key, "mlp": core_cache.get_or_train(MLP).key}
-    instance = ScriptServer(cache).start()
+    instance = AppServer(cache, script=REPO / "tests" / "network_page.py").start()
     yield instance, keys
     instance.stop()
 
