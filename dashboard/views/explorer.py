@@ -175,6 +175,21 @@ def keeps_asked_address(asked: str | None, options) -> bool:
     return asked is not None and asked not in options and st.session_state.get(PICKED) != asked
 
 
+def seed_model_picker(options: list[str], choice: resources.ModelChoice, note: str, asked: str | None = None, *,
+                      model_key: str = MODEL, note_key: str = NOTE, asked_key: str = ASKED) -> None:
+    """Start a Model picker (its state `model_key`) on `choice`, or on `asked` when a new address names a cached
+    model, and show `note` (why this model) while the picker still shows the model it explains."""
+    if asked is not None and asked in options and asked != st.session_state.get(asked_key):
+        st.session_state[model_key] = asked  # a new address (a shared link, a learning-path card) wins over the session's pick
+    st.session_state[asked_key] = asked
+    if st.session_state.get(model_key) not in options:
+        st.session_state[model_key] = choice.key
+        st.session_state[note_key] = (choice.key, note) if note else None
+    remembered = st.session_state.get(note_key)
+    if remembered and remembered[0] == st.session_state[model_key]:
+        st.info(remembered[1], icon=":material/info:")
+
+
 def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, note: str,
                         asked: str | None = None) -> tuple[str | None, str | None]:
     """The Model and Compare-with pickers; returns (key, compare key).
@@ -183,15 +198,7 @@ def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, n
     last, else the most accurate: `resources.choose_model`); `note` says so while that fallback is shown.
     """
     options = list(labels)
-    if asked is not None and asked in options and asked != st.session_state.get(ASKED):
-        st.session_state[MODEL] = asked  # a new address (a shared link, a learning-path card) wins over the session's pick
-    st.session_state[ASKED] = asked
-    if st.session_state.get(MODEL) not in options:
-        st.session_state[MODEL] = choice.key
-        st.session_state[NOTE] = (choice.key, note) if note else None
-    remembered = st.session_state.get(NOTE)
-    if remembered and remembered[0] == st.session_state[MODEL]:
-        st.info(remembered[1], icon=":material/info:")
+    seed_model_picker(options, choice, note, asked)
     compare_param = st.query_params.get("compare")
     if COMPARE not in st.session_state:
         st.session_state[COMPARE] = compare_param if compare_param in options else None

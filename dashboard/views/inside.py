@@ -19,7 +19,7 @@ from dashboard import resources, state, training_ui
 from dashboard.charts import inside as charts
 from dashboard.views import explorer as explorer_view
 
-MODEL, NOTE = "inside_model", "inside_fallback_note"
+MODEL, NOTE, ASKED = "inside_model", "inside_fallback_note", "inside_applied_address"
 EPOCH, PLAYING, METHOD = "inside_epoch", "inside_playing", "inside_method"
 SAVED_MODEL_VIEWS = "inside_saved_model_views"  # keys whose before/after views the user asked to compute
 LAYER, KIND, ACTIVATION_LAYER, HEALTH_EPOCH = "inside_weight_layer", "inside_histogram_kind", "inside_activation_layer", "inside_health_epoch"
@@ -38,12 +38,7 @@ def render_no_models() -> None:
 def render_model_picker(labels: dict[str, str], choice: resources.ModelChoice, note: str) -> str | None:
     """The Model picker, starting on `choice` (the address's model, else the last looked at, else the best); `note` says why."""
     options = list(labels)
-    if st.session_state.get(MODEL) not in options:
-        st.session_state[MODEL] = choice.key
-        st.session_state[NOTE] = (choice.key, note) if note else None
-    remembered = st.session_state.get(NOTE)
-    if remembered and remembered[0] == st.session_state[MODEL]:
-        st.info(remembered[1], icon=":material/info:")
+    explorer_view.seed_model_picker(options, choice, note, model_key=MODEL, note_key=NOTE, asked_key=ASKED)
     return st.selectbox(
         "Model", options, format_func=labels.get, key=MODEL, placeholder="Choose a cached MNIST model",
         help="Every cached MNIST run, most recent first, with its test accuracy. Runs trained since recording began carry "
