@@ -18,6 +18,7 @@ PAGES = [
     ("explorer.py", "Misclassified digits", ":material/search:", "explorer"),
     ("draw.py", "Draw a digit", ":material/draw:", "draw"),
     ("inside.py", "Inside the network", ":material/hub:", "inside"),
+    ("robustness.py", "Robustness", ":material/shield:", "robustness"),
     ("runs.py", "Runs", ":material/table_view:", "runs"),
 ]
 

@@ -288,3 +288,30 @@ def saved_model_record(key: str):
         return read_inside(arrays), (None if arrays else "the saved model could not be read layer by layer")
     except (SnapshotError, ValueError, OSError) as error:
         return None, str(error)
+
+
+# -- Robustness lab (dashboard/views/robustness.py) --------------------------------------------
+
+
+def robustness_curve(key: str, dataset: str, perturbation: str, progress=None):
+    """The accuracy-vs-strength Curve of a cached model under one perturbation: stored with its entry (read in ~1 ms),
+    else computed once, calling `progress` with the share done. Not memoised here: the progress bar is drawn while it
+    computes, and the stored artifact is the memo."""
+    from core import robustness
+
+    splits = mnist(dataset)
+    return robustness.curve(key, lambda: model(key), splits.x_test, splits.y_test, perturbation, progress)
+
+
+@st.cache_data(max_entries=512, show_spinner=False)
+def robustness_gallery(key: str, dataset: str, perturbation: str, strength: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(images, probabilities, true labels) of one test digit per class damaged at `strength`, as this model sees them
+    (FGSM attacks each model with its own gradient)."""
+    from core import robustness
+
+    splits = mnist(dataset)
+    indices = robustness.gallery_indices(splits.y_test)
+    images, labels = splits.x_test[indices], splits.y_test[indices]
+    network = model(key)
+    damaged = robustness.perturb(images, perturbation, strength, model=network, labels=labels)
+    return damaged, evaluation.predict_probabilities(network, damaged), labels

@@ -24,6 +24,7 @@ PAGE_EXTRAS: dict[str, tuple[str, ...]] = {
     "runs": (),
     "start": (),
     "inside": (),  # the model comes from the configuration, like Misclassified digits
+    "robustness": ("models", "perturbation", "strength"),  # models compared (keys), damage and its gallery strength
 }
 
 def page_defaults(page: str) -> RunConfig | None:

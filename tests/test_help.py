@@ -65,6 +65,7 @@ PAGES = {
     "explorer": {**state.link_params("explorer", TINY_MNIST), "digit": "0"},
     "draw": {"run": TINY_MNIST.key()},
     "inside": state.link_params("training", TINY_MNIST),
+    "robustness": {"models": TINY_MNIST.key()},
     "runs": {},
 }
 
