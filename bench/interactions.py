@@ -13,6 +13,10 @@ Steps (each timed from the browser event to what the student sees, the script ru
   drawn (Train: both loss curves; Misclassified digits: the confusion matrix).
 A step whose page lacks the widget (e.g. built by another issue) is reported as "not available" and
 the others still run. Models are trained into a temporary cache (never the real cached_models/).
+Each interaction's time is also split three ways from the page's own WebSocket frames (timed in the
+browser, so the split is exact however slow the machine): input (event -> the browser sends the
+rerun request: widget or component debounce), server (-> the last message of the answer arrives:
+the script or fragment run plus transfer) and drawing (-> the answer is on screen).
 Prints a markdown table (and writes it with --out); nothing is asserted (timings belong here).
 """
 
@@ -52,6 +56,45 @@ WHAT = {
 
 MLP_ARGS = ("--arch", "mlp", "--layers", "1", "--units", "128", "--epochs", "5", "--batch-size", "64")
 CNN_ARGS = ("--arch", "cnn", "--layers", "1", "--units", "4", "--epochs", "1")
+
+
+# Every WebSocket frame the page sends or receives, timed in the page (performance.now()).
+SOCKET_LOG_JS = """
+window.__benchFrames = [];
+const BenchSocket = window.WebSocket;
+window.WebSocket = class extends BenchSocket {
+  constructor(...args) {
+    super(...args);
+    this.addEventListener('message', () => window.__benchFrames.push(['in', performance.now()]));
+  }
+  send(data) { window.__benchFrames.push(['out', performance.now()]); return super.send(data); }
+};
+window.addEventListener('mouseup', () => { window.__benchMouseUp = performance.now(); }, true);
+"""
+
+# (input, server, drawing) seconds of one interaction from the frames between `started` and `done`.
+SPLIT_JS = """([started, done]) => {
+  const frames = (window.__benchFrames || []).filter(([, t]) => t >= started && t <= done);
+  window.__benchFrames = [];
+  const sent = frames.find(([kind]) => kind === 'out');
+  const received = frames.filter(([kind]) => kind === 'in');
+  if (!sent || !received.length) return null;
+  const last = received[received.length - 1][1];
+  return [(sent[1] - started) / 1000, (last - sent[1]) / 1000, (done - last) / 1000];
+}"""
+
+SPLITS: dict[str, list[tuple[float, float, float]]] = {}  # step -> (input, server, drawing) per try
+
+
+def page_now(page) -> float:
+    """The page's clock (ms), to bracket an interaction for SPLIT_JS."""
+    return page.evaluate("() => { window.__benchFrames = []; return performance.now(); }")
+
+
+def record_split(page, step: str, started: float) -> None:
+    split = page.evaluate(SPLIT_JS, [started, page.evaluate("performance.now()")])
+    if split is not None:
+        SPLITS.setdefault(step, []).append(tuple(split))
 
 
 class NotAvailable(Exception):
@@ -145,10 +188,12 @@ def bench_draw(page, url: str, key: str, tries: int) -> list[float]:
         page.wait_for_selector(bars, timeout=60_000)
         settle(page)
         before = page.evaluate(SIGNATURE_JS, bars)
+        page_now(page)
         released = _stroke(page, box, [(70, 60), (140, 55), (210, 60)])  # the timed stroke turns it into a 7
         wait_changed(page, bars, before)
         wait_idle(page)
         times.append(time.perf_counter() - released)
+        record_split(page, "draw", page.evaluate("window.__benchMouseUp"))  # the split starts at the page's mouse-up
         page.locator(".st-key-draw_clear").get_by_role("button", name="Clear").first.click()  # a new, empty canvas
         settle(page)
     return times
@@ -176,11 +221,16 @@ def bench_explorer(page, url: str, query: str, tries: int) -> list[float]:
         page.evaluate("() => document.querySelector('.st-key-explorer_confusion').scrollIntoView({block: 'center'})")
         point = page.evaluate(CELL_JS, [true_class, predicted_class])
         wanted = f"for true {true_class} / predicted {predicted_class}"
+        clock = page_now(page)
         started = time.perf_counter()
         page.mouse.click(point["x"], point["y"])
-        page.get_by_text(wanted).first.wait_for(timeout=30_000)
+        # Polled every animation frame: a locator's wait_for polls at 0.02-0.5 s intervals, which added up to
+        # half a second to a measured answer.
+        page.wait_for_function("(text) => document.body.innerText.includes(text)", arg=wanted, timeout=30_000,
+                               polling="raf")
         wait_idle(page)
         times.append(time.perf_counter() - started)
+        record_split(page, "explorer", clock)
         time.sleep(0.2)
     return times
 
@@ -214,6 +264,7 @@ def bench_replay(page, url: str, query: str, tries: int) -> list[float]:
               if (p) p.setAttribute('data-bench-boundary', '1'); }""")
         before = page.evaluate(SIGNATURE_JS, selector)
         thumb.focus()
+        clock = page_now(page)
         started = time.perf_counter()
         page.keyboard.press("ArrowLeft" if attempt % 2 == 0 else "ArrowRight")
         page.wait_for_function(
@@ -224,6 +275,7 @@ def bench_replay(page, url: str, query: str, tries: int) -> list[float]:
             arg=before, timeout=30_000, polling="raf")
         wait_idle(page)
         times.append(time.perf_counter() - started)
+        record_split(page, "replay", clock)
         time.sleep(0.2)
     return times
 
@@ -257,12 +309,14 @@ def bench_runs(page, url: str, terms: tuple[str, str], tries: int) -> list[float
     for attempt in range(tries):
         before = page.evaluate(ROWS_JS)
         field.fill(terms[attempt % 2])
+        clock = page_now(page)
         started = time.perf_counter()
         field.press("Enter")
         page.wait_for_function(f"(b) => {{ const v = ({ROWS_JS})(); return v !== null && v !== b; }}", arg=before,
                                timeout=30_000, polling="raf")
         wait_idle(page)
         times.append(time.perf_counter() - started)
+        record_split(page, "runs", clock)
     return times
 
 
@@ -326,6 +380,17 @@ def summary_rows(results: dict[str, list[float] | str]) -> list[str]:
     return rows
 
 
+def split_rows() -> list[str]:
+    """Median seconds of each part of the wait (see the module's docstring)."""
+    if not SPLITS:
+        return []
+    rows = ["| interaction | input s | server s | drawing s |", "|---|---|---|---|"]
+    for step, splits in SPLITS.items():
+        parts = [statistics.median(part) for part in zip(*splits, strict=True)]
+        rows.append(f"| {WHAT[step]} | " + " | ".join(f"{value:.2f}" for value in parts) + " |")
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tries", type=int, default=10)
@@ -339,12 +404,14 @@ def main() -> None:
 
     cache = args.cache or Path(tempfile.mkdtemp(prefix="neural-lab-bench-interactions-"))
     models = train_models(cache)
+    load_at_start = os.getloadavg()[0]
     server = AppServer(cache).start()
     results: dict[str, list[float] | str] = {}
     try:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
             context = browser.new_context(viewport={"width": 1400, "height": 1000})
+            context.add_init_script(SOCKET_LOG_JS)
             page = context.new_page()
             page.set_default_timeout(60_000)
             # Warm the server (TensorFlow, the models, the test predictions): the bench times interactions, not first loads.
@@ -379,11 +446,14 @@ def main() -> None:
         server.stop()
     lines = [
         f"## Interactions in Chromium ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average "
-        f"{os.getloadavg()[0]:.1f} at the end)", "",
+        f"{load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end)", "",
         f"`python -m bench.interactions --tries {args.tries}`: a Streamlit server on a temporary cache (tiny MLP for Draw and "
         "Train, tiny CNN for Misclassified digits, the boundary default for 30 epochs), headless Chromium; each time runs "
         "from the browser event to the page showing the answer with the script run finished.", "",
         *summary_rows(results), "",
+        *([ "Where the wait goes (medians; from the page's WebSocket frames): input = event -> the browser sends the "
+            "rerun request, server = -> the answer's last message arrives, drawing = -> the answer is on screen.", "",
+            *split_rows(), ""] if SPLITS else []),
         "Raw seconds: " + "; ".join(f"{step}: " + (", ".join(f"{v:.2f}" for v in values) if not isinstance(values, str) else values)
                                     for step, values in results.items()),
     ]

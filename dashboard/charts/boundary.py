@@ -264,26 +264,33 @@ def history_figure(history: dict[str, list[float]], upto: int | None = None, hei
 
     Axes are fixed, so they do not jump while a replay moves the line: epochs 1..`epochs` (default:
     the history's length), loss from 0 to a little above its largest value, accuracy 0-100 %.
+    Built from a plain layout (two x/y axis pairs side by side), not make_subplots + add_vline: it is
+    redrawn at every replay step, and those helpers cost ~4x the CPU of the whole figure.
     """
-    figure = make_subplots(rows=1, cols=2, subplot_titles=("loss", "accuracy"), horizontal_spacing=0.12)
-    styles = {"loss": ("train", "#555555", 1), "val_loss": ("test", "#d62728", 1), "accuracy": ("train", "#555555", 2), "val_accuracy": ("test", "#d62728", 2)}
-    for name, (label, colour, column) in styles.items():
+    styles = {"loss": ("train", "#555555", ""), "val_loss": ("test", "#d62728", ""), "accuracy": ("train", "#555555", "2"),
+              "val_accuracy": ("test", "#d62728", "2")}
+    traces = []
+    for name, (label, colour, axis) in styles.items():
         values = history.get(name) or []
         if values:
-            figure.add_trace(
-                go.Scatter(
-                    x=np.arange(1, len(values) + 1), y=values, mode="lines", name=label, line=dict(color=colour, width=2),
-                    legendgroup=label, showlegend=column == 1, hovertemplate=f"{label} {name.replace('val_', '')} %{{y:.3f}} (epoch %{{x}})<extra></extra>",
-                ),
-                row=1, col=column,
-            )
-    if upto:
-        for column in (1, 2):
-            figure.add_vline(x=upto, line=dict(color="#888888", dash="dot"), row=1, col=column)
+            traces.append(go.Scatter(
+                x=np.arange(1, len(values) + 1), y=values, mode="lines", name=label, line=dict(color=colour, width=2),
+                legendgroup=label, showlegend=axis == "", xaxis=f"x{axis}", yaxis=f"y{axis}",
+                hovertemplate=f"{label} {name.replace('val_', '')} %{{y:.3f}} (epoch %{{x}})<extra></extra>",
+            ))
     last = max(1, epochs or max((len(history.get(n) or []) for n in styles), default=1))
     losses = [v for n in ("loss", "val_loss") for v in (history.get(n) or []) if np.isfinite(v)]
-    figure.update_yaxes(range=[0, max(losses) * 1.05 if losses else 1.0], row=1, col=1)
-    figure.update_yaxes(range=[0, 1.02], tickformat=".0%", row=1, col=2)
-    figure.update_xaxes(title_text="epoch", range=[0.5, last + 0.5] if last > 1 else [0.5, 1.5])
-    figure.update_layout(height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3))
-    return figure
+    epoch_axis = dict(title=dict(text="epoch"), range=[0.5, last + 0.5] if last > 1 else [0.5, 1.5])
+    gap = 0.12  # between the two panels, as a share of the width
+    marks = [dict(type="line", x0=upto, x1=upto, xref=f"x{axis}", y0=0, y1=1, yref=f"y{axis} domain",
+                  line=dict(color="#888888", dash="dot")) for axis in ("", "2")] if upto else []
+    titles = [dict(text=text, x=x, xref="paper", xanchor="center", y=1.0, yref="paper", yanchor="bottom", showarrow=False,
+                   font=dict(size=16)) for text, x in (("loss", (1 - gap) / 4), ("accuracy", (3 + gap) / 4))]
+    return go.Figure(traces, layout=dict(
+        xaxis=dict(domain=[0, (1 - gap) / 2], anchor="y", **epoch_axis),
+        xaxis2=dict(domain=[(1 + gap) / 2, 1], anchor="y2", **epoch_axis),
+        yaxis=dict(anchor="x", range=[0, max(losses) * 1.05 if losses else 1.0]),
+        yaxis2=dict(anchor="x2", range=[0, 1.02], tickformat=".0%"),
+        shapes=marks, annotations=titles,
+        height=height, margin=dict(l=10, r=10, t=30, b=10), legend=dict(orientation="h", y=-0.3),
+    ))

@@ -164,6 +164,18 @@ def _figure_at(run: Run, epoch_index: int, splits: Splits, config: RunConfig, bo
     )
 
 
+@st.cache_resource(max_entries=96, show_spinner=False)
+def _cached_figure_at(key: str, trained: str, epoch_index: int, config: RunConfig, discretize: bool, clickable: bool,
+                      show_test: bool, _run: Run, _splits: Splits, _bounds: Bounds):
+    """`_figure_at`, memoised per run, epoch and view: scrubbing back to an epoch already shown builds nothing.
+
+    The data and the plane follow from `config` (its user points included), so (key, when it was trained, config,
+    options) name the figure: an entry deleted and trained again gets new figures. cache_resource hands out the very same figure, so its chart keeps its element id and a click on it
+    still reaches this run (see resources.confusion_chart); nothing mutates it.
+    """
+    return _figure_at(_run, epoch_index, _splits, config, _bounds, discretize, clickable, show_test)
+
+
 def _metrics_at(history: dict, epoch: int) -> None:
     """'At epoch N' and the four metrics of that epoch (the same epoch the plot and the slider show)."""
     index = max(0, min(epoch, len(history.get("loss", []))) - 1)
@@ -244,9 +256,9 @@ def _trained_plane(config: RunConfig, run: Run, splits: Splits, bounds: Bounds, 
     def show(index: int | None, clickable: bool, frame_key: str):
         """Plot, metrics and curves at snapshot `index` (None: the final model)."""
         epoch = snapshot_epochs[index] if index is not None else final_epoch
-        figure = _figure_at(
-            run, index if index is not None else len(snapshot_epochs), splits, config, bounds,
-            options.discretize, clickable, options.show_test,
+        figure = _cached_figure_at(
+            run.key, str(run.meta.get("created", "")), index if index is not None else len(snapshot_epochs), config,
+            options.discretize, clickable, options.show_test, run, splits, bounds,
         )
         with metrics_slot.container():
             _metrics_at(history, epoch)

@@ -35,7 +35,7 @@ NO_TOOLBAR = {"displayModeBar": False}
 # Widget / state keys
 MODEL, COMPARE, STROKE, INPUT_TABS, SECTION_TABS = "draw_model", "draw_compare", "draw_stroke", "draw_input", "draw_section"
 CANVAS_COUNTER, UPLOAD, LABEL, EVAL_MODEL = "draw_canvas_counter", "draw_upload", "draw_label", "draw_eval_model"
-NOTE, STARTED = "draw_fallback_note", "draw_run_started"
+NOTE, STARTED, INSPECTOR = "draw_fallback_note", "draw_run_started", "draw_inspector"
 APPLIED, PICKED = "draw_applied_run", "draw_picked_for_run"  # the last ?run= applied; the ?run= the user picked away from
 DRAW_TAB, UPLOAD_TAB = "Draw", "Upload an image"
 COMPARE_TAB, WHY_TAB, TEACH_TAB, SAVED_TAB = "Compare models", "Why this answer", "Teach it", "Saved drawings"
@@ -238,7 +238,12 @@ def timing_text(server_ms: float, predict_ms: float) -> str:
 
 
 def render_inspector(prepared: Prepared) -> None:
-    with st.expander("Preprocessing inspector: every step", expanded=False):
+    # Drawn only while open (opening it reruns the workbench): a stroke does not encode and send the step
+    # pictures of a closed inspector.
+    inspector = st.expander("Preprocessing inspector: every step", expanded=False, key=INSPECTOR, on_change="rerun")
+    if not inspector.open:
+        return
+    with inspector:
         st.caption(
             "A network trained on MNIST expects MNIST's framing: white ink on black, the digit scaled so its "
             "longest side is 20 px, then moved so its centre of mass is at the centre of 28x28. A digit drawn "

@@ -237,10 +237,15 @@ def render_compare(current: RunConfig, runs: pd.DataFrame, requested: str | None
         st.plotly_chart(charts.compare_curves(histories, metric), width="stretch", key="compare_chart")
     else:
         st.caption("Pick runs above to overlay their curves.")
-    st.subheader("All cached runs: hyperparameters → validation accuracy")
-    table = charts.parallel_table(mnist_runs)
-    st.plotly_chart(charts.parallel_coordinates(table), width="stretch", key="parallel_chart")
-    st.caption("Each line is one cached run; drag along an axis to filter.")
+    # Drawn only while open: a parallel-coordinates chart is WebGL, and without a GPU it held a new tab's
+    # main thread for 2-6 s, so the curves above appeared only after it (bench/interactions.py, open-train).
+    everything = st.expander("All cached runs: hyperparameters → validation accuracy (parallel coordinates)",
+                             key="parallel_open", on_change="rerun")
+    if everything.open:
+        with everything:
+            table = charts.parallel_table(mnist_runs)
+            st.plotly_chart(charts.parallel_coordinates(table), width="stretch", key="parallel_chart")
+            st.caption("Each line is one cached run; drag along an axis to filter.")
 
 
 @st.fragment
