@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 from filelock import FileLock, Timeout
 
-from core.config import SCHEMA_VERSION, RunConfig
+from core.config import OMITTED_AT_DEFAULT, SCHEMA_VERSION, RunConfig
 from core.training import Listener, Run, TrainingEvent, train
 
 log = logging.getLogger("neural_lab.cache")
@@ -287,15 +287,39 @@ def load_artifact(key: str, name: str) -> dict[str, np.ndarray] | None:
     """Arrays stored with store_artifact, or None (missing or unreadable: the caller recomputes)."""
     if not ARTIFACT_NAME.match(name):
         raise ValueError(f"artifact name {name!r} must be lowercase letters, digits and _")
-    path = entry_path(key) / "artifacts" / f"{name}.npz"
+    return _read_npz(entry_path(key) / "artifacts" / f"{name}.npz", f"artifact {name} of {key}")
+
+
+def _read_npz(path: Path, what: str) -> dict[str, np.ndarray] | None:
     try:
         with np.load(path, allow_pickle=False) as data:
             return {item: data[item] for item in data.files}
     except FileNotFoundError:
         return None
-    except Exception as error:  # noqa: BLE001 - a bad artifact is recomputed, never a crash
-        log.warning("artifact %s of %s unreadable (%s); it will be recomputed", name, key, error)
+    except Exception as error:  # noqa: BLE001 - a bad file is recomputed, never a crash
+        log.warning("%s unreadable (%s); it will be recomputed", what, error)
         return None
+
+
+def _result_path(kind: str, key: str) -> Path:
+    if not ARTIFACT_NAME.match(kind):
+        raise ValueError(f"result kind {kind!r} must be lowercase letters, digits and _")
+    return cache_root() / ".results" / kind / f"{check_key(key)}.npz"
+
+
+def store_result(kind: str, key: str, arrays: dict[str, np.ndarray]) -> None:
+    """Arrays computed for a key that names no trained entry (e.g. core.lr_finder's range test of a
+    config minus its learning rate), in `<root>/.results/<kind>/<key>.npz`, atomically."""
+    path = _result_path(kind, key)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".tmp-{key}-{uuid.uuid4().hex[:8]}.npz")
+    np.savez_compressed(temp, **arrays)
+    os.replace(temp, path)
+
+
+def load_result(kind: str, key: str) -> dict[str, np.ndarray] | None:
+    """Arrays stored with store_result, or None (missing or unreadable: the caller recomputes)."""
+    return _read_npz(_result_path(kind, key), f"{kind} result {key}")
 
 
 # -- the one entry point ----------------------------------------------------------------------
@@ -377,6 +401,7 @@ class RunSummary:
         """One flat record for a table: key, description, every config field (lists as '64,16'), metrics."""
         row: dict[str, Any] = {"key": self.key, "description": self.description}
         row.update({name: (",".join(map(str, v)) if isinstance(v, list) else v) for name, v in self.config.to_dict().items()})
+        row.update({name: getattr(self.config, name) for name in OMITTED_AT_DEFAULT if name not in row})  # out of the key, not the table
         for name in ("test_accuracy", "val_accuracy", "train_accuracy", "epochs_run", "best_epoch", "train_seconds", "params",
                      "created", "size_mb", "last_used"):
             row[name] = getattr(self, name)

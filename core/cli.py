@@ -21,7 +21,7 @@ CONFIG_FLAGS = {
     "kernel_size": "kernel-size", "dense_units": "dense-units", "conv_dropout": "conv-dropout", "dropout": "dropout",
     "l2": "l2", "optimizer": "optimizer", "learning_rate": "learning-rate", "lr_schedule": "lr-schedule",
     "label_smoothing": "label-smoothing", "batch_size": "batch-size", "epochs": "epochs", "seed": "seed",
-    "noise": "noise", "train_ratio": "train-ratio", "n_samples": "n-samples",
+    "noise": "noise", "train_ratio": "train-ratio", "n_samples": "n-samples", "train_size": "train-size",
 }
 BOOL_FLAGS = {"batch_norm": "batch-norm", "augment": "augment", "early_stopping": "early-stopping"}
 

@@ -27,6 +27,9 @@ LR_SCHEDULES = ("constant", "plateau", "cosine")
 
 MAX_UNITS = 1024
 MAX_USER_POINTS = 200
+# Digits in the training split of each MNIST dataset (core.data builds the splits); train_size picks a subset.
+TRAIN_SPLIT_SIZES = {"embedded": 3500, "full": 55000}
+MIN_TRAIN_SIZE = 10  # one digit per class
 
 
 def _is_int(value: Any) -> bool:
@@ -43,7 +46,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "conv_dropout": (0.0, 0.8, False), "dropout": (0.0, 0.8, False), "l2": (0.0, 0.1, False),
     "learning_rate": (1e-5, 1.0, False), "label_smoothing": (0.0, 0.3, False), "batch_size": (1, 1024, True),
     "epochs": (1, 200, True), "seed": (0, 2**31 - 1, True), "noise": (0.0, 0.5, False), "train_ratio": (0.1, 0.9, False),
-    "n_samples": (10, 2000, True),
+    "n_samples": (10, 2000, True), "train_size": (0, max(TRAIN_SPLIT_SIZES.values()), True),
 }
 CNN_LAYERS = (1, 4)
 
@@ -105,6 +108,9 @@ class RunConfig:
     train_ratio: float = 0.5
     n_samples: int = 200
     user_points: tuple[tuple[float, float, int], ...] = field(default_factory=tuple)
+    # MNIST only: train on a stratified subset of this many training digits; 0 = the whole training
+    # split. Left out of to_dict()/key() at 0, so entries cached before it existed keep their keys.
+    train_size: int = 0
 
     def __post_init__(self) -> None:
         # Normalise forms that mean the same thing, so they hash the same.
@@ -127,12 +133,16 @@ class RunConfig:
         if isinstance(points, tuple):
             try:
                 points = tuple((float(p[0]), float(p[1]), int(p[2])) for p in points)
-            except (TypeError, ValueError, IndexError):
+            except (TypeError, ValueError, IndexError, KeyError):  # KeyError: a mapping where a triple belongs
                 raise ValueError("user_points must be a list of (x, y, class) triples") from None
         object.__setattr__(self, "user_points", points)
         if self.task == "mnist":
             for name in ("noise", "train_ratio", "n_samples", "user_points"):
                 object.__setattr__(self, name, _DEFAULTS[name])
+            if isinstance(self.dataset, str) and _is_int(self.train_size) and self.train_size == TRAIN_SPLIT_SIZES.get(self.dataset):
+                object.__setattr__(self, "train_size", 0)  # the whole split: the same model as the default
+        else:
+            object.__setattr__(self, "train_size", _DEFAULTS["train_size"])
         self._validate()
 
     # -- validation -------------------------------------------------------------------------
@@ -164,11 +174,22 @@ class RunConfig:
         _check_choice("lr_schedule", self.lr_schedule, LR_SCHEDULES)
         for name in ("label_smoothing", "batch_size", "epochs", "seed", "noise", "train_ratio", "n_samples"):
             _check_range(name, getattr(self, name), *RANGES[name])
+        self._check_train_size()
         if len(self.user_points) > MAX_USER_POINTS:
             raise ValueError(f"user_points has {len(self.user_points)} points: at most {MAX_USER_POINTS}")
         for x, y, label in self.user_points:
             if not (math.isfinite(x) and math.isfinite(y)) or not 0 <= label < self.n_classes:
                 raise ValueError(f"user point ({x}, {y}, {label}) is invalid: finite x, y and class 0..{self.n_classes - 1}")
+
+    def _check_train_size(self) -> None:
+        _check_range("train_size", self.train_size, *RANGES["train_size"])
+        available = TRAIN_SPLIT_SIZES.get(self.dataset, 0)
+        if self.train_size and not MIN_TRAIN_SIZE <= self.train_size <= available:
+            raise FieldError(
+                "train_size",
+                f"train_size={self.train_size!r} is impossible for dataset={self.dataset!r}: its training split has "
+                f"{available:,} digits, so use {MIN_TRAIN_SIZE} to {available:,}, or 0 for all of them",
+            )
 
     def _check_per_layer(self, name: str, value: Any, check) -> None:
         if isinstance(value, tuple):
@@ -212,15 +233,20 @@ class RunConfig:
             parts.append(f"{self.lr_schedule} schedule")
         parts.append(f"batch {self.batch_size}, {self.epochs} epochs")
         parts.append(f"{self.dataset}" + (f" (noise {self.noise:g})" if self.task == "toy" and self.noise else ""))
+        if self.train_size:  # second, so a description cut short (a progress line) still names the size
+            parts.insert(1, f"{self.train_size:,} of {TRAIN_SPLIT_SIZES[self.dataset]:,} training digits")
         return ", ".join(parts)
 
     # -- serialisation ----------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able dict (tuples become lists)."""
+        """Plain JSON-able dict (tuples become lists). Fields added after the first cache entries
+        (OMITTED_AT_DEFAULT) are left out at their default, so those entries keep their keys."""
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
+            if f.name in OMITTED_AT_DEFAULT and value == f.default:
+                continue
             if isinstance(value, tuple):
                 value = [list(v) if isinstance(v, tuple) else v for v in value]
             out[f.name] = value
@@ -259,6 +285,7 @@ class RunConfig:
 
 
 _FIELD_NAMES = frozenset(f.name for f in fields(RunConfig))
+OMITTED_AT_DEFAULT = frozenset({"train_size"})
 _DEFAULTS = {
     f.name: (f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default) for f in fields(RunConfig)
 }
@@ -269,7 +296,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 MAX_PARAM_LENGTH = 4000
 _BOOLS = {"batch_norm", "augment", "early_stopping"}
-_INTS = {"layers", "kernel_size", "dense_units", "batch_size", "epochs", "seed", "n_samples"}
+_INTS = {"layers", "kernel_size", "dense_units", "batch_size", "epochs", "seed", "n_samples", "train_size"}
 _FLOATS = {"conv_dropout", "dropout", "l2", "learning_rate", "label_smoothing", "noise", "train_ratio"}
 
 
@@ -302,6 +329,9 @@ def expected(name: str, task: str = "mnist", arch: str = "mlp") -> str:
         return span(*RANGES["units"]) + ", or one per layer separated by commas, e.g. 64,16"
     if name == "activation":
         return f"one of {', '.join(ACTIVATIONS)}, or one per layer separated by commas, e.g. relu,tanh"
+    if name == "train_size":
+        sizes = " or ".join(f"{size:,} ({dataset})" for dataset, size in TRAIN_SPLIT_SIZES.items())
+        return f"0 (all training digits) or a whole number from {MIN_TRAIN_SIZE} to {sizes}"
     if name in RANGES:
         return span(*RANGES[name])
     if name in _BOOLS:

@@ -6,6 +6,7 @@ black like MNIST; scaling happens inside the model so saved models are self-cont
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import gzip
 import importlib.util
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config import RunConfig
+from core.config import TRAIN_SPLIT_SIZES, RunConfig
 
 EMBEDDED_SPLIT_SEED = 20180311  # fixed forever: changing it would move digits between splits
-EMBEDDED_SIZES = {"train": 3500, "val": 500, "test": 1000}
+EMBEDDED_SIZES = {"train": TRAIN_SPLIT_SIZES["embedded"], "val": 500, "test": 1000}
 FULL_MNIST_VAL = 5000
+TRAIN_SUBSET_SEED = 20240601  # fixed forever: a train_size names the same digits in every process
 
 
 class FullMnistUnavailable(RuntimeError):
@@ -77,6 +79,39 @@ def stratified_split_indices(labels: np.ndarray, sizes: dict[str, int], seed: in
             parts[name].append(members[start : start + share])
             start += share
     return {name: rng.permutation(np.concatenate(chunks)) for name, chunks in parts.items()}
+
+
+def stratified_subset_indices(labels: np.ndarray, size: int, seed: int = TRAIN_SUBSET_SEED) -> np.ndarray:
+    """`size` indices into `labels`, every class in equal share as far as its members allow.
+
+    Equal shares come from stratified_split_indices; a remainder (size not a multiple of the
+    number of classes, or a class too small) is filled at random from the digits left over.
+    With the same seed a smaller subset of a balanced set lies inside a larger one (each class
+    takes a prefix of the same permutation), so a data-size curve adds digits, never swaps them.
+    """
+    if not 0 < size <= len(labels):
+        raise ValueError(f"a subset of {size} from {len(labels)} examples is impossible")
+    chosen = stratified_split_indices(labels, {"subset": size}, seed)["subset"]
+    short = size - len(chosen)
+    if short:
+        rng = np.random.default_rng(seed + 1)
+        rest = np.setdiff1d(np.arange(len(labels)), chosen)
+        chosen = np.concatenate([chosen, rng.choice(rest, short, replace=False)])
+    return chosen
+
+
+def training_subset(splits: Splits, size: int) -> Splits:
+    """The splits with the training part cut to a stratified subset of `size` (0 = unchanged).
+
+    Validation and test stay whole, so accuracies at different sizes are measured on the same digits.
+    """
+    if not size or size == len(splits.y_train):
+        return splits
+    chosen = stratified_subset_indices(splits.y_train, size)
+    return dataclasses.replace(
+        splits, x_train=splits.x_train[chosen], y_train=splits.y_train[chosen],
+        source=f"{splits.source}; trained on a stratified subset of {size:,} of its {len(splits.y_train):,} training digits",
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -246,7 +281,7 @@ def toy_splits(config: RunConfig) -> Splits:
 
 
 def load_data(config: RunConfig) -> Splits:
-    """The splits a config trains on."""
+    """The splits a config trains on (for MNIST, its train_size of the training split)."""
     if config.task == "mnist":
-        return load_mnist(config.dataset)
+        return training_subset(load_mnist(config.dataset), config.train_size)
     return toy_splits(config)

@@ -19,7 +19,7 @@ from typing import Any
 WARMUP_EPOCHS = 1  # epochs whose time includes graph tracing and warm-up: never extrapolated
 
 # Settings that decide how long one epoch takes (the rest, e.g. the learning rate, barely matter).
-SPEED_FIELDS = ("task", "dataset", "arch", "layers", "units", "kernel_size", "dense_units", "batch_norm", "augment", "batch_size", "n_samples", "train_ratio")
+SPEED_FIELDS = ("task", "dataset", "arch", "layers", "units", "kernel_size", "dense_units", "batch_norm", "augment", "batch_size", "n_samples", "train_ratio", "train_size")
 
 
 def steady_seconds_per_epoch(epoch_seconds: Sequence[float] | None) -> float | None:

@@ -21,6 +21,7 @@ LEARNING_RATES = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]
 L2_CHOICES = [0.0, 1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1]
 BATCH_SIZES = [1, 2, 4, 8, 10, 16, 32, 50, 64, 100, 128, 256, 512, 1024]
 DENSE_HEAD_CHOICES = [0, 32, 64, 128, 256, 512, 1024, 2048]
+TRAIN_SIZE_CHOICES = [0, 250, 500, 1000, 2000, 5000, 10000, 25000]  # 0 = the whole training split
 
 # Tooltips of the form, written for a student: what the control does, and what to try.
 HELP: dict[str, str] = {
@@ -76,6 +77,8 @@ HELP: dict[str, str] = {
     "network. Leave empty to use the slider. Try: 128,32.",
     "activation_text": "Different activations per layer, comma-separated, e.g. relu,tanh. Leave empty to use the "
     "selector above.",
+    "train_size": "Train on only this many training digits (a stratified subset: the same share of every digit); "
+    "validation and test digits stay the same. Try: 250 vs all, or let the More data? section below train every size.",
     "submit": "Train this combination in the background, or load it at once if anyone trained it before.",
 }
 
@@ -136,6 +139,7 @@ def _widget_values(config: RunConfig) -> dict[str, Any]:
         values.update(
             arch=config.arch, augment=config.augment, kernel_size=config.kernel_size, dense_units=config.dense_units,
             conv_dropout=config.conv_dropout, label_smoothing=config.label_smoothing, lr_schedule=config.lr_schedule,
+            train_size=config.train_size,
         )
     return values
 
@@ -238,6 +242,10 @@ def hyperparameter_form(config: RunConfig, *, submit_label: str = "Train / load"
                 values["conv_dropout"] = st.slider("CNN dropout after each block", 0.0, 0.8, step=0.05, key=key["conv_dropout"], help=HELP["conv_dropout"])
                 values["label_smoothing"] = st.slider("Label smoothing", 0.0, 0.3, step=0.05, key=key["label_smoothing"], help=HELP["label_smoothing"])
                 values["lr_schedule"] = st.selectbox("Learning-rate schedule", ["constant", "plateau", "cosine"], key=key["lr_schedule"], help=HELP["lr_schedule"])
+                values["train_size"] = st.selectbox(
+                    "Training digits", options(TRAIN_SIZE_CHOICES, "train_size"), format_func=lambda v: f"{v:,}" if v else "all",
+                    key=key["train_size"], help=HELP["train_size"],
+                )
             units_text = st.text_input("Units per layer (overrides the slider)", key=key["units_text"], help=HELP["units_text"], placeholder="e.g. 64,16")
             activation_text = st.text_input(
                 "Activation per layer (overrides)", key=key["activation_text"], help=HELP["activation_text"], placeholder="e.g. relu,tanh"

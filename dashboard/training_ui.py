@@ -71,6 +71,8 @@ def status_line(job: Job, reference_seconds_per_epoch: float | None = None) -> s
     if job.state == "queued":
         ahead = (job.position or 1) - 1
         return "queued: next to start" if ahead <= 0 else f"queued: {ahead} training{'s' if ahead != 1 else ''} ahead"
+    if job.state == "running" and job.kind == "lr_finder":
+        return f"batch {job.batch} of at most {job.steps} · {job.elapsed:.0f} s elapsed (it stops early once the loss explodes)"
     if job.state == "running":
         if job.waiting:
             return "another process is training this same combination; it will load here when it is done"
@@ -212,14 +214,14 @@ def announce_once(key: str) -> bool:
     return True
 
 
-def train_missing(missing: list[RunConfig], *, label: str, button: str, icon: str, key: str | None = None) -> None:
+def train_missing(missing: list[RunConfig], *, label: str, button: str, icon: str, key: str | None = None, help: str | None = None) -> None:
     """A grid's "Train the N missing …" button (cells already queued or running are not offered again),
-    then one progress bar over the grid's jobs until they end."""
+    then one progress bar over the grid's jobs until they end. `help` replaces the grid's tooltip."""
     training = active_keys(config.key() for config in missing)
     waiting = [config for config in missing if config.key() not in training]
     if waiting and st.button(
         button.format(count=len(waiting)), icon=icon, key=key,
-        help="Queues one background training per missing cell; each fills in as soon as it is cached. "
+        help=help or "Queues one background training per missing cell; each fills in as soon as it is cached. "
         "Try: start with a small grid, you can add depths or widths later.",
     ):
         queued, refused = submit_many(waiting)

@@ -36,6 +36,7 @@ CHANGES = {
     "batch_size": (32, {}), "epochs": (3, {}), "early_stopping": (True, {}), "seed": (7, {}),
     "noise": (0.2, {"task": "toy", "dataset": "xor"}), "train_ratio": (0.7, {"task": "toy", "dataset": "xor"}),
     "n_samples": (300, {"task": "toy", "dataset": "xor"}), "user_points": (((1.0, 2.0, 1),), {"task": "toy", "dataset": "xor"}),
+    "train_size": (500, {}),
 }
 
 

@@ -16,6 +16,8 @@ from core.training import Run
 from dashboard import resources, state, training_ui
 from dashboard.controls import hyperparameter_form, preset_picker
 from dashboard.views import training as view
+from dashboard.views.data_size import render_data_size
+from dashboard.views.lr_finder import render_lr_finder
 
 DEFAULTS = RunConfig()
 TUTORIAL_PRESETS = ["base", "seed001-dnn", "seed001-cnn", "seed001-cnn-regularized", "seed000-classic", "best"]
@@ -76,7 +78,10 @@ if run is not None:
     view.render_curves(run)
     view.render_result(run)
     view.render_export(run)
+render_lr_finder(config)
 
+st.divider()
+render_data_size(config)
 st.divider()
 view.render_compare(config, resources.run_table(), compare_param["compare"])
 st.divider()
