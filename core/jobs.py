@@ -111,6 +111,8 @@ class Job:
     owner: str = ""  # "host:pid" of the runner that queued it
     worker: str = ""  # "host:pid" of the process that trains it
     backend: str = "local"
+    kind: str = "train"  # "train" (a RunConfig's training) | "lr_finder" (core.lr_finder's range test of it)
+    options: dict[str, Any] = field(default_factory=dict)  # the kind's settings (a range test's start, end, steps)
 
     @property
     def active(self) -> bool:
@@ -152,7 +154,7 @@ def write_job(job: Job, folder: Path | None = None) -> None:
 _NUMBER = (int, float)
 _FIELD_TYPES: dict[str, tuple[type, ...]] = {
     "key": (str,), "state": (str,), "description": (str,), "config": (dict,), "history": (dict,), "message": (str,),
-    "notes": (list,), "owner": (str,), "worker": (str,), "backend": (str,), "waiting": (bool,), "cached": (bool,),
+    "notes": (list,), "owner": (str,), "worker": (str,), "backend": (str,), "kind": (str,), "options": (dict,), "waiting": (bool,), "cached": (bool,),
     "session": (str, type(None)), "submitted": _NUMBER, "updated": _NUMBER, "epoch": _NUMBER, "epochs": _NUMBER,
     "batch": _NUMBER, "steps": _NUMBER, "elapsed": _NUMBER, "started": (*_NUMBER, type(None)), "finished": (*_NUMBER, type(None)),
     "position": (*_NUMBER, type(None)), "test_accuracy": (*_NUMBER, type(None)), "train_seconds": (*_NUMBER, type(None)),
@@ -301,6 +303,12 @@ class Publisher:
     def stop_heartbeat(self) -> None:
         self._beating.set()
 
+    def fail(self, message: str) -> str:
+        """Record the job as failed with `message` (the heartbeat stops); returns the final state."""
+        self.stop_heartbeat()
+        self.publish(state="failed", finished=time.time(), message=message)
+        return "failed"
+
     def __call__(self, event) -> None:
         from core.training import StopTraining
 
@@ -354,20 +362,18 @@ def run_job(job_record: dict[str, Any], cache_dir: str) -> str:
         publisher.publish(state="cancelled", finished=time.time(), message=f"{job.description} was cancelled before it started; nothing was trained.")
         return "cancelled"
     config = job.run_config()
+    if job.kind == "lr_finder":
+        return _run_range_test(job, publisher)
     publisher.publish(state="running", started=time.time(), worker=f"{HOST}:{os.getpid()}", position=None, epochs=config.epochs)
     publisher.start_heartbeat()
     try:
         extra = [_live_grid_callback(config, job.key)] if config.task == "toy" else []
         run = cache.get_or_train(config, publisher, extra_callbacks=extra)
     except (FullMnistUnavailable, ValueError, OSError) as error:
-        publisher.stop_heartbeat()
-        publisher.publish(state="failed", finished=time.time(), message=f"The training of {job.description} failed: {error}. Nothing was cached.")
-        return "failed"
+        return publisher.fail(f"The training of {job.description} failed: {error}. Nothing was cached.")
     except Exception as error:  # noqa: BLE001 - a worker records every failure instead of dying with it
         log.exception("job %s failed", job.key)
-        publisher.stop_heartbeat()
-        publisher.publish(state="failed", finished=time.time(), message=f"The training of {job.description} failed ({type(error).__name__}: {str(error)[:300]}). Nothing was cached.")
-        return "failed"
+        return publisher.fail(f"The training of {job.description} failed ({type(error).__name__}: {str(error)[:300]}). Nothing was cached.")
     publisher.stop_heartbeat()
     _clear_cancel(job.key)
     if run.stopped_at is not None:
@@ -381,6 +387,47 @@ def run_job(job_record: dict[str, Any], cache_dir: str) -> str:
         state="done", finished=time.time(), cached=run.cached, history=history, epoch=len(history.get("loss", [])), batch=0,
         test_accuracy=float(run.test_accuracy), train_seconds=float(run.meta.get("train_seconds", 0.0)), notes=list(run.notes),
         message="Loaded: another process trained it meanwhile." if run.cached else f"Trained in {run.meta.get('train_seconds', 0):.1f} s and cached.",
+    )
+    return "done"
+
+
+def _run_range_test(job: Job, publisher: Publisher) -> str:
+    """A range test job (core.lr_finder): progress as batch/steps of one "epoch", the curve so far as its
+    history (learning_rate, loss); the result goes into the cache, the record says how it ended."""
+    from core import lr_finder
+    from core.training import StopTraining
+
+    config, settings = job.run_config(), lr_finder.RangeSettings(**job.options)
+    publisher.publish(state="running", started=time.time(), worker=f"{HOST}:{os.getpid()}", position=None, epoch=1, epochs=1, batch=0, steps=settings.steps)
+    publisher.start_heartbeat()
+    last = {"publish": 0.0, "cancel": 0.0}
+
+    def on_step(done: int, rates, losses) -> None:
+        now = time.perf_counter()
+        if now - last["publish"] >= PUBLISH_SECONDS:
+            last["publish"] = now
+            publisher.publish(batch=done, elapsed=time.time() - (job.started or time.time()), history={"learning_rate": rates.tolist(), "loss": losses.tolist()})
+        if now - last["cancel"] >= CANCEL_CHECK_SECONDS:
+            last["cancel"] = now
+            if _cancel_requested(job.key):
+                raise StopTraining()
+
+    try:
+        result = lr_finder.load(config, settings) or lr_finder.range_test(config, settings, on_step)
+        if result.stopped != "cancelled":
+            lr_finder.store(config, result)
+    except Exception as error:  # noqa: BLE001 - a worker records every failure instead of dying with it
+        log.exception("range test %s failed", job.key)
+        return publisher.fail(f"The {job.description} failed ({type(error).__name__}: {str(error)[:300]}). Nothing was cached.")
+    publisher.stop_heartbeat()
+    _clear_cancel(job.key)
+    history = {"learning_rate": result.rates.tolist(), "loss": result.losses.tolist()}
+    if result.stopped == "cancelled":
+        publisher.publish(state="cancelled", finished=time.time(), history=history, message=f"Stopped after {len(result.losses)} batches; the range test was not cached.")
+        return "cancelled"
+    publisher.publish(
+        state="done", finished=time.time(), history=history, batch=len(result.losses), notes=list(result.notes),
+        message=f"Range test done in {result.seconds:.1f} s ({len(result.losses)} batches) and cached.",
     )
     return "done"
 
@@ -563,9 +610,23 @@ class JobRunner:
 
     def submit(self, config: RunConfig, session: str | None = None) -> Job:
         """Queue `config` (or return its queued/running job). Raises QueueFull past a bound."""
+        return self._submit(config, session, key=config.key(), description=config.describe(), epochs=config.epochs)
+
+    def submit_range_test(self, config: RunConfig, session: str | None = None, settings=None) -> Job:
+        """Queue the learning-rate range test of `config` (core.lr_finder; keyed by the config minus its
+        learning rate, schedule and epochs), or return the one queued/running. Raises QueueFull past a bound."""
+        from core import lr_finder
+
+        settings = settings or lr_finder.RangeSettings()
+        return self._submit(
+            config, session, key=lr_finder.finder_key(config, settings), description=lr_finder.describe(config, settings),
+            epochs=1, kind="lr_finder", options=asdict(settings),
+        )
+
+    def _submit(self, config: RunConfig, session: str | None, *, key: str, description: str, epochs: int, kind: str = "train",
+                options: dict[str, Any] | None = None) -> Job:
         from filelock import FileLock
 
-        key = config.key()
         # The check-then-write is atomic across servers sharing the cache, not only across threads.
         with self._lock, FileLock(str(_record_path(key, ".submit.lock"))):
             current = read_job(key)
@@ -587,8 +648,9 @@ class JobRunner:
             _clear_cancel(key)
             now = time.time()
             job = Job(
-                key=key, state="queued", description=config.describe(), config=config.to_dict(), submitted=now, updated=now,
-                epochs=config.epochs, session=session, owner=self.owner, backend=self.backend, position=len(self._queue) + 1,
+                key=key, state="queued", description=description, config=config.to_dict(), submitted=now, updated=now,
+                epochs=epochs, session=session, owner=self.owner, backend=self.backend, position=len(self._queue) + 1,
+                kind=kind, options=dict(options or {}),
             )
             write_job(job)
             self._queue.append((job, jobs_dir()))
@@ -790,6 +852,10 @@ def runner() -> JobRunner:
 
 def submit(config: RunConfig, session: str | None = None) -> Job:
     return runner().submit(config, session)
+
+
+def submit_range_test(config: RunConfig, session: str | None = None, settings=None) -> Job:
+    return runner().submit_range_test(config, session, settings)
 
 
 def cancel(key: str) -> Job | None:
