@@ -146,3 +146,22 @@ POINTS_JS = """() => {
   const trace = chart.querySelector('.scatterlayer .trace');
   return trace ? trace.querySelectorAll('path.point').length : 0;
 }"""
+
+
+def write_listed_entry(config, accuracy: float | None, params: int = 1000, seconds: float = 1.0) -> str:
+    """A cache entry (in the cache NEURAL_LAB_CACHE_DIR names) that lists like a real one: meta.json and
+    config.json, a placeholder model. For listings only (Runs page, "What mattered"): never load it."""
+    from core import cache
+    from core.config import SCHEMA_VERSION
+
+    folder = cache.entry_path(config.key())
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps(config.to_dict()))
+    (folder / "history.json").write_text("{}")
+    (folder / "model.keras").write_bytes(b"x")
+    meta = {"schema": SCHEMA_VERSION, "description": config.describe(), "created": "2026-01-01T00:00:00",
+            "params": params, "train_seconds": seconds}
+    if accuracy is not None:
+        meta["test_accuracy"] = accuracy
+    (folder / "meta.json").write_text(json.dumps(meta))
+    return config.key()

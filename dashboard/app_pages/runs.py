@@ -9,7 +9,7 @@ import streamlit as st
 
 from core import cache
 from dashboard import admin, training_ui
-from dashboard.views import runs
+from dashboard.views import runs, runs_analysis
 
 st.title("Runs")
 admin.warn_secret_in_url()
@@ -24,6 +24,7 @@ training_ui.jobs_table()
 
 st.subheader("Cached models")
 runs.render_runs()
+runs_analysis.render_what_mattered()
 
 if admin.is_admin():
     runs.render_trash()
