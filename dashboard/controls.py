@@ -30,7 +30,7 @@ HELP: dict[str, str] = {
     "load_preset": "Puts the preset's settings into the form below (nothing trains until you press Train / load).",
     "dataset": "Which 2-D puzzle the network must solve: two blobs, four blocks, XOR quadrants, a circle, a spiral... "
     "Try: xor with 0 hidden layers, then with 2.",
-    "mnist_dataset": "The 5,000 handwritten digits shipped with the app (4,000 to train, 500 to validate, 500 to test) "
+    "mnist_dataset": "The 5,000 handwritten digits shipped with the app (3,500 to train, 500 to validate, 1,000 to test) "
     "or the full 70,000 of MNIST (needs a download). Try: the embedded set: it trains in seconds.",
     "arch": "MLP: every pixel connects to every unit, position is not special. CNN: small filters slide over the image "
     "and find strokes wherever they are. Try: the same data with both and compare test accuracy.",
