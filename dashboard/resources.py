@@ -144,10 +144,11 @@ def choose_model(runs: pd.DataFrame, wanted: str | None = None, recent: str | No
     return ModelChoice(str(best.iloc[0]["key"]), "best", len(keys))
 
 
-def choice_note(choice: ModelChoice, name: str, asked_for: str | None = None) -> str:
+def choice_note(choice: ModelChoice, name: str, asked_for: str | None = None, picker: str = "Model") -> str:
     """One sentence saying which model a page opened instead of the address's, and why ('' when no fallback).
 
-    `asked_for` describes what the address named (e.g. a configuration with no trained model yet).
+    `asked_for` describes what the address named (e.g. a configuration with no trained model yet); `picker` is the
+    label of the page's model picker.
     """
     if not choice.fallback:
         return ""
@@ -156,7 +157,7 @@ def choice_note(choice: ModelChoice, name: str, asked_for: str | None = None) ->
         choice.reason, f"the most accurate of the {choice.candidates} cached MNIST model{plural}")
     asked = (f"The address asks for {asked_for}, which has no trained model yet" if asked_for
              else "The address names no trained model")
-    return f"{asked}, so this page opened **{name}**, {why}. Pick another in **Model**."
+    return f"{asked}, so this page opened **{name}**, {why}. Pick another in **{picker}**."
 
 
 def recent_model() -> str | None:

@@ -35,7 +35,7 @@ if not labels:
 
 choice = resources.choose_model(runs[runs["key"].isin(labels)], url_config.key(), resources.recent_model())
 asked_for = f"the configuration {url_config.describe()}" if url_config != DEFAULTS and url_config.task == "mnist" else None
-note = resources.choice_note(choice, explorer_view.run_name(configs[choice.key]), asked_for)
+note = resources.choice_note(choice, explorer_view.run_name(configs[choice.key]), asked_for, picker="Models")
 view.apply_address(labels, view.default_models(runs, labels, choice), note, toy_keys)
 
 keys = view.render_model_picker(labels)
