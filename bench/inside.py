@@ -1,23 +1,38 @@
 """What recording "inside the network" costs: fit time with vs without, and the snapshot sizes.
 
-Runs, in one process and interleaved (so machine noise hits both sides alike), each config
-REPEATS times with recording off (NEURAL_LAB_RECORD_INSIDE=0) and on, same seed and data; prints
-the throughput ratio  fit_without / fit_with  (goal >= 0.95) and the recorded arrays' size
-(raw bytes and as stored: compressed npz). Then the expected size for every preset from the
-recorded shapes (epochs x probe digits x stored axes, float16), without training them.
+Runs, in one process, each config REPEATS times with recording off (NEURAL_LAB_RECORD_INSIDE=0) and on
+(and, with --show-cause, on with numpy's BLAS left on every thread, as before the fix),
+same seed and data, after one warm-up training each way (the first training in a process pays one-time
+costs that belong to no arm). The runs of one repeat follow each other, in rotating order, so a change
+in the machine's load hits every arm alike; the ratio to "without" is taken per repeat, then the median.
 
-    python -m bench.inside [--repeats 3]
+For each run it measures
+- the wall time of model.fit (what a student waits for; `train_seconds` of the run),
+- the process CPU time from the first to the last callback of the fit (every thread: TensorFlow's, and
+  any other thread the recording wakes up) -- less sensitive to other programs on the machine than wall time,
+- the seconds spent inside the recorder itself, and the seconds its `arrays()` (the projection) take after the fit.
+
+Then the expected size for every preset from the recorded shapes (epochs x probe digits x stored axes,
+float16), without training them.
+
+    python -m bench.inside [--repeats 3] [--only mlp --only cnn] [--show-cause] [--out bench/RESULTS-inside.md]
 Never touches cached_models/ (train() only; nothing is stored).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import os
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
+import keras
 import numpy as np
 
 from bench.common import offline_environment
@@ -35,23 +50,91 @@ CONFIGS = {
 }
 
 
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system
+
+
+class _CpuClock(keras.callbacks.Callback):
+    """Process CPU time between on_train_begin of `start` and on_train_end of `end` (placed around the recorders)."""
+
+    def __init__(self, mark: str):
+        super().__init__()
+        self.mark = mark
+
+    def on_train_begin(self, logs=None):
+        if self.mark == "start":
+            _measured["cpu_start"] = _cpu_seconds()
+
+    def on_train_end(self, logs=None):
+        if self.mark == "end":
+            _measured["cpu"] = _cpu_seconds() - _measured["cpu_start"]
+
+
 _made: list = []
+_measured: dict = {}
 _real_make_recorders = snapshots.make_recorders
+_real_collect_arrays = training.collect_arrays
 
 
 def _keeping_recorders(config, splits):
     recorders = _real_make_recorders(config, splits)
     _made.extend(recorders)
-    return recorders
+    return [_CpuClock("start"), *recorders, _CpuClock("end")]
 
 
-def fit_seconds(config: RunConfig, splits, record: bool) -> tuple[float, dict, float]:
-    """(model.fit wall time, recording callbacks included; the arrays recorded; seconds spent inside the recorders)."""
-    os.environ["NEURAL_LAB_RECORD_INSIDE"] = "1" if record else "0"
+def _timed_collect(recorders):
+    started = time.perf_counter()
+    arrays = _real_collect_arrays([r for r in recorders if not isinstance(r, _CpuClock)])
+    _measured["after_fit"] = time.perf_counter() - started
+    return arrays
+
+
+ARMS = {
+    "without": "recording off",
+    "with": "recording on",
+    "with, BLAS not limited": "recording on, its numpy work on every OpenBLAS thread (as before the fix)",
+}
+_limited_blas = snapshots.single_threaded_blas
+
+
+def fit_once(config: RunConfig, splits, arm: str) -> dict:
+    """One training: fit wall seconds, fit CPU seconds, seconds inside the recorder, seconds after the fit, the arrays."""
+    os.environ["NEURAL_LAB_RECORD_INSIDE"] = "0" if arm == "without" else "1"
+    snapshots.single_threaded_blas = contextlib.nullcontext if arm == "with, BLAS not limited" else _limited_blas
     _made.clear()
-    run = train(config, splits=splits)
-    inside = {name: value for name, value in run.arrays.items() if name.startswith(("inside_", "weights_"))}
-    return run.meta["train_seconds"], inside, sum(getattr(recorder, "seconds", 0.0) for recorder in _made)
+    _measured.clear()
+    try:
+        run = train(config, splits=splits)
+    finally:
+        snapshots.single_threaded_blas = _limited_blas
+    return {
+        "wall": run.meta["train_seconds"],
+        "cpu": _measured.get("cpu", float("nan")),
+        "recorder": sum(getattr(recorder, "seconds", 0.0) for recorder in _made),
+        "records": sum(len(getattr(recorder, "records", getattr(recorder, "epochs", []))) for recorder in _made),
+        "after_fit": _measured.get("after_fit", 0.0),
+        "arrays": {name: value for name, value in run.arrays.items() if name.startswith(("inside_", "weights_"))},
+    }
+
+
+def blas_spin_line(rounds: int = 5) -> str:
+    """CPU the process burns in the 0.5 s after one recorder-sized product (500 x 784 by 784 x 128), BLAS limited or not."""
+    left, right = np.ones((500, 784), np.float32), np.ones((784, 128), np.float32)
+    burnt = {}
+    for label, context in (("every thread", contextlib.nullcontext), ("one thread", _limited_blas)):
+        samples = []
+        for _ in range(rounds):
+            with context():
+                started, cpu = time.perf_counter(), _cpu_seconds()
+                left @ right
+                product = (time.perf_counter() - started, _cpu_seconds() - cpu)
+            time.sleep(0.5)
+            samples.append((product[0], _cpu_seconds() - cpu - product[1]))
+        burnt[label] = np.median(np.asarray(samples), axis=0)
+    return ("The cause, in isolation (median of 5): one recorder-sized product takes "
+            + "; ".join(f"{label}: {1e3 * wall:.1f} ms, then {1e3 * idle:.0f} ms of CPU burnt while the caller sleeps 0.5 s"
+                        for label, (wall, idle) in burnt.items()) + ".")
 
 
 def stored_bytes(arrays: dict) -> int:
@@ -71,42 +154,88 @@ def expected_bytes(config: RunConfig) -> int:
     return epochs * per_epoch + probe * 8
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    offline_environment()
-    training.make_recorders = _keeping_recorders  # to read each recorder's own time
-    mnist = load_mnist("embedded")
-    print(f"# Recording inside the network: overhead and size ({len(mnist.y_train)} training digits, {os.cpu_count()} cores)\n")
-    print("| run | fit s without (median) | fit s with (median) | ratio without/with | s inside the recorder (median) | "
-          "ratio from it: (fit - recorder) / fit | recorded MB raw | stored MB (npz) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for name, config in CONFIGS.items():
-        splits = mnist if config.task == "mnist" else None
-        fit_seconds(config, splits, record=True)  # warm up tracing both ways
-        without, with_, inside_seconds, own_ratio = [], [], [], []
-        arrays: dict = {}
-        for repeat in range(args.repeats):
-            trial = config.replace(seed=repeat)
-            order = (False, True) if repeat % 2 == 0 else (True, False)
-            for record in order:
-                seconds, recorded, spent = fit_seconds(trial, splits, record)
-                (with_ if record else without).append(seconds)
-                if record:
-                    arrays = recorded
-                    inside_seconds.append(spent)
-                    own_ratio.append((seconds - spent) / seconds)
-        ratio = np.median(without) / np.median(with_)
+def _load() -> str:
+    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def measure(name: str, config: RunConfig, splits, repeats: int, arms: list[str]) -> list[str]:
+    """Table rows for one config: every arm against "without" (runs of one repeat follow each other, order rotated)."""
+    for arm in arms:  # warm-up, every way: one-time costs of the process belong to no arm
+        fit_once(config, splits, arm)
+    rows: dict[str, list[dict]] = {arm: [] for arm in arms}
+    for repeat in range(repeats):
+        trial = config.replace(seed=repeat)
+        shift = repeat % len(arms)
+        for arm in arms[shift:] + arms[:shift]:
+            rows[arm].append(fit_once(trial, splits, arm))
+
+    def median(runs, field):
+        return float(np.median([run[field] for run in runs]))
+
+    without = rows["without"]
+    lines = []
+    for arm in arms[1:]:
+        runs = rows[arm]
+        wall_ratios = [w["wall"] / r["wall"] for w, r in zip(without, runs, strict=True)]
+        cpu_ratios = [w["cpu"] / r["cpu"] for w, r in zip(without, runs, strict=True)]
+        arrays = runs[-1]["arrays"]
         raw = sum(value.nbytes for value in arrays.values())
-        print(f"| {name} | {np.median(without):.2f} | {np.median(with_):.2f} | {ratio:.3f} | {np.median(inside_seconds):.3f} | "
-              f"{np.median(own_ratio):.3f} | {raw / 1e6:.2f} | {stored_bytes(arrays) / 1e6:.2f} |", flush=True)
+        lines.append(
+            f"| {name} | {arm} | {median(without, 'wall'):.2f} | {median(runs, 'wall'):.2f} | **{np.median(wall_ratios):.3f}** "
+            f"({', '.join(f'{r:.2f}' for r in wall_ratios)}) | {median(without, 'cpu'):.2f} | {median(runs, 'cpu'):.2f} | "
+            f"**{np.median(cpu_ratios):.3f}** | {median(runs, 'recorder'):.3f} ({median(runs, 'records'):.0f} records) | "
+            f"{median(runs, 'after_fit'):.3f} | {raw / 1e6:.2f} | {stored_bytes(arrays) / 1e6:.2f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--repeats", type=int, default=3, help="runs of every arm per config")
+    parser.add_argument("--only", choices=["mlp", "cnn", "toy"], action="append", help="measure these configs only")
+    parser.add_argument("--out", type=Path, help="also write the Markdown report to this file")
+    parser.add_argument("--show-cause", action="store_true",
+                        help="add a third arm: recording with numpy's BLAS on every thread, as before the fix (the cause of the old gap)")
+    args = parser.parse_args()
+    arms = list(ARMS) if args.show_cause else ["without", "with"]
+    offline_environment()
+    training.make_recorders = _keeping_recorders  # to read each recorder's own time and the fit's CPU time
+    training.collect_arrays = _timed_collect
+    mnist = load_mnist("embedded")
+    lines = [
+        f"# Recording inside the network: overhead and size ({len(mnist.y_train)} training digits, {os.cpu_count()} cores)",
+        "",
+        f"`python -m bench.inside {' '.join(sys.argv[1:])}`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+        f"load average (1/5/15 min) at the start {_load()}.",
+        "",
+        "Arms: " + "; ".join(f"*{arm}*: {ARMS[arm]}" for arm in arms) + ".",
+        "",
+        *([blas_spin_line(), ""] if args.show_cause else []),
+        "| run | arm | fit s without | fit s, arm | wall ratio without / arm, median of repeats (each repeat) | "
+        "CPU s without | CPU s, arm | CPU ratio | s inside the recorder | s after the fit (arrays) | recorded MB raw | stored MB (npz) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(lines), flush=True)
+    keys = {"mlp": "MLP", "cnn": "small CNN", "toy": "toy"}
+    for name, config in CONFIGS.items():
+        if args.only and not any(name.startswith(keys[k]) for k in args.only):
+            continue
+        splits = mnist if config.task == "mnist" else None
+        rows = measure(name, config, splits, args.repeats, arms)
+        lines += rows
+        print("\n".join(rows), flush=True)
     os.environ.pop("NEURAL_LAB_RECORD_INSIDE", None)
-    print("\n| MNIST preset | epochs recorded | inside record MB (raw, upper bound of the stored size) |\n|---|---|---|")
+    tail = ["", f"Load average at the end: {_load()}.", "",
+            "| MNIST preset | epochs recorded (at most) | inside record MB (raw, upper bound of the stored size) |", "|---|---|---|"]
     for name, item in PRESETS.items():
         if item.config.task == "mnist":
             epochs = len(snapshots.recorded_epochs(item.config.epochs, snapshots.MAX_RECORDED_EPOCHS))
-            print(f"| {name} | {epochs} | {expected_bytes(item.config) / 1e6:.2f} |")
+            tail.append(f"| {name} | {epochs} | {expected_bytes(item.config) / 1e6:.2f} |")
+    print("\n".join(tail))
+    lines += tail
+    if args.out:
+        args.out.write_text("\n".join(lines) + "\n")
+        print(f"\nwritten to {args.out}")
 
 
 if __name__ == "__main__":

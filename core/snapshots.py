@@ -17,6 +17,8 @@ entries: a run trained before this module existed simply has no such arrays.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import time
@@ -86,6 +88,38 @@ def recorded_epochs(epochs: int, limit: int) -> list[int]:
     if not chosen or chosen[-1] != epochs:
         chosen.append(epochs)
     return [0] + chosen
+
+
+@functools.cache
+def _blas_controller():
+    try:
+        from threadpoolctl import ThreadpoolController  # requirements.txt (scikit-learn needs it too)
+    except ImportError:
+        return None
+    return ThreadpoolController()
+
+
+def single_threaded_blas():
+    """A context in which numpy's BLAS (OpenBLAS) uses one thread.
+
+    The recorder's numpy work is small (a 500 x 784 by 784 x 128 product takes ~1 ms on one thread).
+    Split over OpenBLAS's threads it gains nothing, and after every call those threads keep spinning
+    on the second core for a while, so the training that goes on beside them lost ~0.1 s per record:
+    that, not the recording itself, was most of the recording's wall-clock cost (bench/RESULTS-inside.md).
+    """
+    controller = _blas_controller()
+    return controller.limit(limits=1, user_api="blas") if controller is not None else contextlib.nullcontext()
+
+
+@functools.cache
+def _embedding_reduction(width: int) -> np.ndarray:
+    # The same seeded matrix for every run of that width (a QR of width x 256: ~50 ms, once per process).
+    from core.inside import random_reduction
+
+    with single_threaded_blas():
+        matrix = random_reduction(width, MAX_EMBEDDING_WIDTH)
+    matrix.setflags(write=False)
+    return matrix
 
 
 def _keras():
@@ -331,7 +365,7 @@ def make_inside_recorder(config, splits):
                     samples.append(flat)
             if features is not None and features.shape[-1] > MAX_EMBEDDING_WIDTH:
                 if self.reduction is None:
-                    self.reduction = inside.random_reduction(int(features.shape[-1]), MAX_EMBEDDING_WIDTH)
+                    self.reduction = _embedding_reduction(int(features.shape[-1]))
                 features = tf.matmul(features, tf.constant(self.reduction))
             return peaks, samples, features, h
 
@@ -396,6 +430,11 @@ def make_inside_recorder(config, splits):
 
         def _record(self, epoch: int) -> None:
             started = time.perf_counter()
+            with single_threaded_blas():
+                self._record_now(epoch)
+            self.seconds += time.perf_counter() - started  # bench/inside.py reports it beside the fit time
+
+        def _record_now(self, epoch: int) -> None:
             quantiles, peaks, embedding, probabilities = self._probe()
             weights = []
             for layer in self.weighted:
@@ -408,7 +447,6 @@ def make_inside_recorder(config, splits):
                 "epoch": epoch, "activation_quantiles": quantiles, "dead": dead, "embedding": embedding,
                 "probabilities": probabilities, "weight_quantiles": weights, "gradients": self._gradients(),
             })
-            self.seconds += time.perf_counter() - started  # bench/inside.py reports it beside the fit time
 
         def arrays(self) -> dict[str, np.ndarray]:
             if not self.records or getattr(self, "failed", False):
@@ -430,9 +468,10 @@ def make_inside_recorder(config, splits):
                 "inside_dead_share": np.asarray([r["dead"] for r in records], dtype=np.float32).reshape(len(records), len(self.activations)),
             }
             if self.activations and any(np.all(np.isfinite(r["embedding"])) for r in records):  # a hidden layer exists: the embedding, on the final epoch's principal axes
-                coordinates, projection = inside.project_epochs(
-                    np.stack([r["embedding"] for r in records]).astype(np.float32), EMBEDDING_COMPONENTS
-                )
+                with single_threaded_blas():
+                    coordinates, projection = inside.project_epochs(
+                        np.stack([r["embedding"] for r in records]).astype(np.float32), EMBEDDING_COMPONENTS
+                    )
                 out["inside_embedding"] = coordinates.astype(np.float16)
                 out["inside_embedding_explained"] = projection.explained
                 out["inside_embedding_layer"] = np.asarray(self.embedding_layer)

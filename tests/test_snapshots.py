@@ -203,3 +203,39 @@ def test_an_entry_trained_before_recording_gets_its_before_and_final_views_from_
     np.testing.assert_allclose(record.probabilities[1], saved_answers, atol=1e-3)  # the saved model (stored as float16)
     assert np.abs(record.probabilities[0] - saved_answers).max() > 0.05  # epoch 0 is the untrained network
     assert snapshots.record_saved_model(run.model, RunConfig(task="toy", dataset="xor"), load_mnist("embedded"), 2) == {}
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [library["num_threads"] for library in threadpool_info() if library["user_api"] == "blas"]
+
+
+def test_the_recorder_keeps_numpy_blas_on_one_thread_while_the_training_goes_on(monkeypatch):
+    # OpenBLAS's extra threads spin on the second core after every call, taking it from the training:
+    # that, not the recording itself, was most of the recording's wall-clock cost (bench/inside.py).
+    pytest.importorskip("threadpoolctl")
+    from core import inside
+
+    seen: list[list[int]] = []
+    real_forward = inside.mlp_forward
+
+    def forward(*args, **kwargs):
+        seen.append(_blas_threads())
+        return real_forward(*args, **kwargs)
+
+    monkeypatch.setattr(inside, "mlp_forward", forward)
+    outside = _blas_threads()
+    run = train(RunConfig(layers=1, units=4, epochs=2, batch_size=256), splits=_small_splits(40))
+    assert list(snapshots.read_inside(run.arrays).epochs) == [0, 1, 2]
+    assert seen and all(threads == [1] * len(threads) for threads in seen)
+    assert _blas_threads() == outside  # the process's own setting is given back after each record
+
+
+def test_the_cnn_embedding_reduction_is_computed_once_and_is_the_seeded_matrix():
+    from core import inside
+
+    first = snapshots._embedding_reduction(300)
+    assert snapshots._embedding_reduction(300) is first  # later trainings in the process reuse it
+    np.testing.assert_array_equal(first, inside.random_reduction(300, snapshots.MAX_EMBEDDING_WIDTH))
+    assert not first.flags.writeable  # shared between runs: nobody may change it
