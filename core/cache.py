@@ -25,13 +25,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from filelock import FileLock, Timeout
 
 from core.config import OMITTED_AT_DEFAULT, SCHEMA_VERSION, RunConfig
-from core.training import Listener, Run, TrainingEvent, train
+
+if TYPE_CHECKING:  # TensorFlow is imported only where a model is built, trained or loaded, so a page that
+    # lists runs or reads a job record (Train before its first training, Runs) never waits for it
+    from core.training import Listener, Run
 
 log = logging.getLogger("neural_lab.cache")
 
@@ -144,6 +147,8 @@ def read_history(key: str) -> dict[str, list[float]] | None:
 
 def _load_entry(key: str) -> Run:
     import keras
+
+    from core.training import Run
 
     folder = entry_path(key)
     meta = read_meta(key)
@@ -325,6 +330,13 @@ def load_result(kind: str, key: str) -> dict[str, np.ndarray] | None:
 # -- the one entry point ----------------------------------------------------------------------
 
 
+def train(config: RunConfig, listener: Listener | None = None, **train_options: Any) -> Run:
+    """core.training.train, imported when first needed (tests count trainings by replacing this name)."""
+    from core.training import train as train_model
+
+    return train_model(config, listener, **train_options)
+
+
 def get_or_train(config: RunConfig, listener: Listener | None = None, **train_options: Any) -> Run:
     """The model for `config`: loaded from the cache when present, else trained once and stored.
 
@@ -342,6 +354,8 @@ def get_or_train(config: RunConfig, listener: Listener | None = None, **train_op
         lock.acquire(timeout=0)
     except Timeout:
         if listener is not None:
+            from core.training import TrainingEvent
+
             listener(TrainingEvent("waiting", epochs=config.epochs))
         lock.acquire(timeout=LOCK_WAIT_SECONDS)
     try:

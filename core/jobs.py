@@ -435,7 +435,7 @@ def _run_range_test(job: Job, publisher: Publisher) -> str:
 def _warm_worker() -> None:
     """Import TensorFlow and read the embedded data once, so the first job starts training at once."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from core import cache  # noqa: F401 - imports keras/TensorFlow
+    from core import training  # noqa: F401 - imports keras/TensorFlow (core.cache imports them only when needed)
     from core.data import load_mnist
 
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -17,8 +18,10 @@ import streamlit as st
 from core import cache, evaluation, jobs
 from core.config import RunConfig
 from core.data import Splits, load_mnist
-from core.training import Run
 from dashboard.charts import explorer as explorer_charts
+
+if TYPE_CHECKING:  # imported by the functions that load a model: listing runs or jobs needs no TensorFlow
+    from core.training import Run
 
 MAX_MODELS = 8
 

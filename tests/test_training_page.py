@@ -191,3 +191,24 @@ def test_an_address_without_a_model_keeps_its_form_and_offers_the_best_cached_mo
     assert badge(at), "the best cached model is loaded, not trained"
     assert any(f"`{best.key()}`" in c for c in texts(at.caption))
     assert jobs.list_jobs() == [] and not cache.exists(wanted)  # nothing was trained
+
+
+def test_the_train_page_imports_no_tensorflow_until_it_shows_a_model(cache_dir):
+    """A cold server's first training waits for a worker that imports TensorFlow; the page must not import it too
+    (on 2 cores the two imports slowed each other). With nothing cached, nothing on the page needs a model."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+    from tests.test_start_page import _FRESH_RUN
+
+    page = str(REPO / "dashboard" / "app_pages" / "training.py")
+    result = subprocess.run(
+        [sys.executable, "-c", _FRESH_RUN, page], cwd=REPO, capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, NEURAL_LAB_CACHE_DIR=str(cache_dir), NEURAL_LAB_JOB_WORKERS="1"),
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    assert report["exception"] == [] and report["titles"] == ["Train a network"]
+    assert not report["tensorflow"] and not report["keras"], "the Train page's script run imported TensorFlow"

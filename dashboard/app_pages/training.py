@@ -7,17 +7,21 @@ The sections live in dashboard/views/training.py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from core import cache, jobs
 from core.config import RunConfig
 from core.presets import PRESETS
-from core.training import Run
 from dashboard import resources, state, training_ui
 from dashboard.controls import hyperparameter_form, preset_picker
 from dashboard.views import training as view
 from dashboard.views.data_size import render_data_size
 from dashboard.views.lr_finder import render_lr_finder
+
+if TYPE_CHECKING:  # the page imports no TensorFlow until it shows a model: a cold server's first training waits less
+    from core.training import Run
 
 DEFAULTS = RunConfig()
 TUTORIAL_PRESETS = ["base", "seed001-dnn", "seed001-cnn", "seed001-cnn-regularized", "seed000-classic", "best"]

@@ -7,6 +7,7 @@ the page; dashboard/app_pages/training.py calls them in order.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import streamlit as st
@@ -14,14 +15,14 @@ import streamlit as st
 from core import cache, grids
 from core.config import RunConfig
 from core.data import FullMnistUnavailable, toy_splits
-from core.export import keras_code
 from core.jobs import Job
-from core.models import layer_table
-from core.training import Run
 from dashboard import resources, training_ui
 from dashboard.charts import training as charts
 from dashboard.controls import UNIT_CHOICES
 from dashboard.views.readings import render_readings
+
+if TYPE_CHECKING:  # TensorFlow only once a model is shown (see the Train page)
+    from core.training import Run
 
 COMPARE_KEY = "compare_runs"
 SWEEP_LAYERS = [1, 2, 3]
@@ -167,6 +168,8 @@ def render_result(run: Run) -> None:
     columns[2].metric("Seconds per epoch", f"{meta.get('seconds_per_epoch', 0):.2f}")
     columns[3].metric("Epochs run", f"{meta.get('epochs_run', '?')} / {run.config.epochs}")
     with st.expander("Layers", expanded=False):
+        from core.models import layer_table  # the model is loaded: TensorFlow is there already
+
         st.dataframe(pd.DataFrame(layer_table(run.model)), hide_index=True, width="stretch")
     st.caption(f"Model key `{run.key}` · data: {meta.get('data_source', '?')}")
 
@@ -186,6 +189,8 @@ def render_export(run: Run) -> None:
     if run.config.task == "toy":
         x_train = toy_splits(run.config).x_train
         toy_mean, toy_variance = x_train.mean(axis=0).tolist(), x_train.var(axis=0).clip(1e-6).tolist()
+    from core.export import keras_code
+
     code = keras_code(run.config, toy_mean, toy_variance)
     columns[1].download_button(
         "Download the Keras code", data=code, file_name=f"neural_lab_{run.key}.py", mime="text/x-python",
