@@ -6,6 +6,7 @@ the browser tests use), so a benchmark drives the app exactly as the tests do.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -32,6 +33,41 @@ def report_in_temporary_cache(prefix: str, make_report, out: Path | None = None)
     if out:
         out.write_text(report + "\n", encoding="utf-8")
     return report
+
+
+def timed_report_cli(argv, doc: str, prefix: str, run, repeats: int, job_help: str) -> int:
+    """The command line of a bench that times `run(repeats, job)` in a temporary cache: --repeats, --job, --out."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=repeats, help="timed repeats per configuration (median shown)")
+    parser.add_argument("--job", action="store_true", help=job_help)
+    parser.add_argument("--out", type=Path, help="also write the report to this file")
+    args = parser.parse_args(argv)
+    report_in_temporary_cache(prefix, lambda: run(args.repeats, args.job), args.out)
+    return 0
+
+
+def report_header(title: str, repeats: int, what: str) -> list[str]:
+    """A report's first lines: its title, then when, how many cores, the load average at the start, and what ran."""
+    import time
+
+    load = " ".join(f"{value:.2f}" for value in os.getloadavg())
+    return [f"# {title}", "", f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load average "
+            f"at start {load}; {repeats} repeat(s), median shown. {what}", ""]
+
+
+@contextlib.contextmanager
+def warm_runner(workers: int):
+    """A JobRunner with `workers` warmed worker processes (imports done), shut down afterwards."""
+    from core import jobs
+
+    runner = jobs.JobRunner(workers=workers)
+    try:
+        runner.warm(timeout=240)
+        yield runner
+    finally:
+        runner.shutdown()
 
 
 def rss_bytes(pid: int) -> int:

@@ -14,24 +14,16 @@ Offline (embedded data), temporary cache folder (never cached_models/).
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench.common import report_in_temporary_cache
+from bench.common import report_header, timed_report_cli, warm_runner
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=1, help="curves timed per configuration (median shown)")
-    parser.add_argument("--job", action="store_true", help="also time the default MLP's curve as background jobs (2 workers)")
-    parser.add_argument("--out", type=Path, help="also write the report to this file")
-    args = parser.parse_args(argv)
-    report_in_temporary_cache("bench-data-size-", lambda: run(args.repeats, args.job), args.out)
-    return 0
+    return timed_report_cli(argv, __doc__, "bench-data-size-", run, repeats=1,
+                            job_help="also time the default MLP's curve as background jobs (2 workers)")
 
 
 def run(repeats: int, job: bool) -> str:
@@ -44,13 +36,10 @@ def run(repeats: int, job: bool) -> str:
         "small CNN 16-32, 5 epochs": RunConfig(arch="cnn", layers=2, units=(16, 32), epochs=5),
     }
     train(RunConfig(epochs=1))  # warm-up: imports, data, first graph
-    with open("/proc/loadavg") as handle:
-        load = handle.read().split()[:3]
     lines = [
-        "# Accuracy vs training-set size: cost of one curve", "",
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load average at start {' '.join(load)}; "
-        f"{repeats} repeat(s), median shown. Embedded set: 250, 500, 1,000, 2,000 and 3,500 training digits; "
-        "each size gets as many weight updates as the whole split (epochs scaled up).", "",
+        *report_header("Accuracy vs training-set size: cost of one curve", repeats,
+                       "Embedded set: 250, 500, 1,000, 2,000 and 3,500 training digits; each size gets as many weight "
+                       "updates as the whole split (epochs scaled up)."),
         "| configuration | size | epochs | wall s | CPU s | train acc | test acc |", "|---|---|---|---|---|---|---|",
     ]
     readings = []
@@ -75,9 +64,7 @@ def run(repeats: int, job: bool) -> str:
         readings.append(f"- {name}: {data_size.reading(sizes, [rows[s][-1][2] for s in sizes], [rows[s][-1][3] for s in sizes])}")
     lines += ["", "Readings:", *readings]
     if job:
-        runner = jobs.JobRunner(workers=2)
-        try:
-            runner.warm(timeout=240)
+        with warm_runner(2) as runner:
             waits = []
             for seed in range(repeats):
                 config = RunConfig(seed=1000 + seed)  # a new configuration each time: nothing cached
@@ -89,8 +76,6 @@ def run(repeats: int, job: bool) -> str:
                 print(f"jobs: {waits[-1]:.2f} s", file=sys.stderr)
             lines += ["", f"As background jobs (2 warm workers, default MLP, 5 sizes submitted at once): submit -> all done, "
                       f"median {statistics.median(waits):.1f} s (all: {', '.join(f'{w:.1f}' for w in waits)})."]
-        finally:
-            runner.shutdown()
     return "\n".join(lines)
 
 

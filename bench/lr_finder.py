@@ -13,25 +13,16 @@ Offline (embedded data), temporary cache folder (never cached_models/).
 
 from __future__ import annotations
 
-import argparse
-import os
 import statistics
 import sys
 import time
-from pathlib import Path
 
-from bench.common import report_in_temporary_cache
+from bench.common import report_header, timed_report_cli, warm_runner
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="range tests timed per configuration")
-    parser.add_argument("--job", action="store_true", help="also time it as a background job in a worker process")
-    parser.add_argument("--out", type=Path, help="also write the report to this file")
-    args = parser.parse_args(argv)
-
-    report_in_temporary_cache("bench-lr-finder-", lambda: run(args.repeats, args.job), args.out)
-    return 0
+    return timed_report_cli(argv, __doc__, "bench-lr-finder-", run, repeats=3,
+                            job_help="also time it as a background job in a worker process")
 
 
 def run(repeats: int, job: bool) -> str:
@@ -40,12 +31,8 @@ def run(repeats: int, job: bool) -> str:
 
     configs = {"default MLP 64-64 (adam, batch 128)": RunConfig(), "small CNN 16-32 (adam, batch 128)": RunConfig(arch="cnn", layers=2, units=(16, 32))}
     lr_finder.range_test(RunConfig(), lr_finder.RangeSettings(steps=10))  # warm-up: imports, data, first graph
-    with open("/proc/loadavg") as handle:
-        load = handle.read().split()[:3]
     lines = [
-        "# LR range test cost", "",
-        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} cores, load average at start {' '.join(load)}; "
-        f"{repeats} repeat(s), median shown. 100 batches from 1e-6 to 1 (fewer when the loss explodes).", "",
+        *report_header("LR range test cost", repeats, "100 batches from 1e-6 to 1 (fewer when the loss explodes)."),
         "| configuration | batches | wall s | CPU s | suggestion |", "|---|---|---|---|---|",
     ]
     for name, config in configs.items():
@@ -58,9 +45,7 @@ def run(repeats: int, job: bool) -> str:
             print(f"{name}: {walls[-1]:.2f} s", file=sys.stderr)
         lines.append(f"| {name} | {len(result.losses)} | {statistics.median(walls):.2f} | {statistics.median(cpus):.2f} | {result.suggestion.rate} |")
     if job:
-        runner = jobs.JobRunner(workers=1)
-        try:
-            runner.warm(timeout=240)
+        with warm_runner(1) as runner:
             waits = []
             for seed in range(repeats):
                 config = RunConfig(seed=1000 + seed)  # a new configuration each time: nothing cached
@@ -71,8 +56,6 @@ def run(repeats: int, job: bool) -> str:
                 print(f"job: {waits[-1]:.2f} s ({done.state if done else 'none'})", file=sys.stderr)
             lines += ["", f"As a background job (warm worker, default MLP): submit -> done, median {statistics.median(waits):.2f} s "
                       f"(all: {', '.join(f'{w:.2f}' for w in waits)})."]
-        finally:
-            runner.shutdown()
     return "\n".join(lines)
 
 
