@@ -7,11 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from urllib.parse import parse_qs
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.learning_path import EXPERIMENTS
+from dashboard import state
 from dashboard.views import guide
 from tests.helpers import REPO
 
@@ -62,6 +64,21 @@ def test_every_card_has_a_link_a_question_and_a_done_box(cache_dir):
     questions = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert questions == [f"#### {experiment.question}" for experiment in EXPERIMENTS]
     assert any(f"0 of {len(EXPERIMENTS)} experiments done" in p.proto.text for p in at.get("progress"))
+
+
+def test_a_card_whose_page_does_not_train_links_to_training_each_model_it_shows(cache_dir):
+    at = open_app()
+    links = [(link.proto.page, link.proto.label, parse_qs(link.proto.query_string, keep_blank_values=True)) for link in at.get("page_link")]
+    for experiment in EXPERIMENTS:
+        opens = {name: [value] for name, value in guide.experiment_params(experiment).items()}
+        train_links = [(label, query) for page, label, query in links if page == "train" and label != f"**{guide.OPEN_LABEL}**"]
+        for needed in experiment.needs:
+            wanted = {name: [value] for name, value in state.link_params("training", needed).items()}
+            assert (guide.needs_label(experiment, needed), wanted) in train_links, experiment.slug
+        assert (guide.URL_PATHS[experiment.page], f"**{guide.OPEN_LABEL}**", opens) in links, experiment.slug
+    robustness = next(experiment for experiment in EXPERIMENTS if experiment.page == "robustness")
+    assert [guide.needs_label(robustness, needed) for needed in robustness.needs] == [
+        "Its CNN not trained yet? Train it first", "Its MLP not trained yet? Train it first"]
 
 
 def test_checked_cards_are_kept_for_the_session_across_pages(cache_dir):

@@ -13,13 +13,17 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from core.config import RunConfig
 from core.learning_path import Experiment
 from dashboard import state
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES_DIR = REPO / "dashboard" / "app_pages"
 DOCS = REPO / "docs"
-URL_PATHS = {"training": "train", "boundary": "boundary", "explorer": "explorer", "draw": "draw", "inside": "inside", "runs": "runs"}
+URL_PATHS = {
+    "training": "train", "boundary": "boundary", "explorer": "explorer", "draw": "draw", "inside": "inside",
+    "robustness": "robustness", "runs": "runs",
+}
 OPEN_LABEL = "Open the experiment"
 DONE_KEY = "learning_path_done"  # slugs of the cards checked as done in this session (a set)
 
@@ -35,6 +39,8 @@ PAGE_TOUR: dict[str, tuple[str, str, str, str]] = {
              "Draw with the mouse; the network reads it after every stroke."),
     "inside": ("Inside the network", ":material/hub:", "inside.png",
                "What each layer of a trained network does to one digit."),
+    "robustness": ("Robustness", ":material/shield:", "robustness.png",
+                   "Tilt, blur, move or attack the test digits: which trained model still reads them?"),
     "runs": ("Runs", ":material/table_view:", "runs.png",
              "Every model trained so far, by anyone: open, compare or delete them."),
 }
@@ -52,6 +58,15 @@ def page_exists(page: str) -> bool:
 def experiment_params(experiment: Experiment) -> dict[str, str]:
     """The query parameters of an experiment's link."""
     return state.link_params(experiment.page, experiment.config, experiment.extras)
+
+
+def needs_label(experiment: Experiment, needed: RunConfig) -> str:
+    """The label of a card's link to train a model its page needs (naming the model when there are several)."""
+    if len(experiment.needs) == 1:
+        return "Its model not trained yet? Train it first"
+    archs = [config.arch for config in experiment.needs]
+    name = needed.arch.upper() if archs.count(needed.arch) == 1 else needed.describe()
+    return f"Its {name} not trained yet? Train it first"
 
 
 def render_intro() -> None:
@@ -128,13 +143,15 @@ def render_card(experiment: Experiment, number: int) -> None:
         with links[1].popover("Share", icon=":material/share:", help="The address of this experiment, to send to students."):
             st.caption("Students who open this address get the same page with the same settings:")
             st.code(shareable_address(experiment.page, params), language=None, wrap_lines=True)
-        if experiment.needs is not None and page_exists("training"):
-            st.page_link(
-                page_file("training"), label="Its model not trained yet? Train it first", icon=":material/model_training:",
-                query_params=state.link_params("training", experiment.needs),
-                help="This page shows a trained model but does not train one. If it says the model is missing, train "
-                "it here (press Train / load), then come back.",
-            )
+        if page_exists("training"):
+            for needed in experiment.needs:
+                st.page_link(
+                    page_file("training"), label=needs_label(experiment, needed), icon=":material/model_training:",
+                    query_params=state.link_params("training", needed),
+                    help=f"This page shows a trained model ({needed.describe()}) but does not train one. If it says the "
+                    "model is missing, train it here (press Train / load), then come back. Try: train it, then open the "
+                    "experiment again.",
+                )
         st.markdown(f"**What to look for:** {experiment.look_for}")
         with st.expander("Explanation (read it after you tried)", icon=":material/lightbulb:"):
             st.markdown(experiment.explanation)
