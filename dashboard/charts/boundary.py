@@ -22,7 +22,7 @@ CLASS_COLOURS = ("#f28e2b", "#1f77b4", "#2ca02c")  # class 0 orange, class 1 blu
 POINT_COLOURS = ("#a8570c", "#0d3f66", "#145214")
 DIVERGING = [[0.0, CLASS_COLOURS[0]], [0.5, "#ffffff"], [1.0, CLASS_COLOURS[1]]]
 NEURON_SCALE = [[0.0, "#b2182b"], [0.5, "#f7f7f7"], [1.0, "#2166ac"]]  # negative red, zero white, positive blue
-CLICK_GRID = 41  # clickable cells per side
+CLICK_GRID = 29  # clickable cells per side
 
 
 def _rgb(hex_colour: str) -> np.ndarray:

@@ -264,9 +264,13 @@ def _trained_plane(config: RunConfig, run: Run, splits: Splits, bounds: Bounds, 
             _metrics_at(history, epoch)
             for note in run.notes:
                 st.warning(note)
+        # While Play runs, a dotted line on the curves follows the epoch. A slider step keeps the curves as they are (the
+        # metrics beside the plot name the epoch): redrawing them at each step doubled its wait (0.37 -> 0.52 s median,
+        # bench/interactions.py), past the half second an instrument must answer in.
+        playing = frame_key.startswith("play")
         history_slot.plotly_chart(
-            charts.history_figure(history, upto=epoch, epochs=final_epoch), width="stretch",
-            config={"displayModeBar": False}, key=f"boundary-history-{frame_key}",
+            charts.history_figure(history, upto=epoch if playing else None, epochs=final_epoch), width="stretch",
+            config={"displayModeBar": False}, key=f"boundary-history-{frame_key}" if playing else "boundary-history",
         )
         return figure
 
