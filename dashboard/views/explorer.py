@@ -18,6 +18,7 @@ from core.presets import PRESETS
 from dashboard import resources
 from dashboard.charts import common
 from dashboard.charts import explorer as charts
+from dashboard.views.guide import link_to_page
 
 COLUMNS = 7  # full-width galleries; the error gallery beside the matrix uses GALLERY_COLUMNS
 GALLERY_COLUMNS = 4
@@ -155,10 +156,7 @@ def url_extras(compare_key: str | None) -> dict[str, str | None]:
 def render_no_models() -> None:
     st.info("No MNIST model has been trained yet, so there are no mistakes to explore. Train one first, e.g. the "
             "`seed001-cnn` preset on the **Train** page (or `python -m core train --preset seed001-cnn`).")
-    try:
-        st.page_link("app_pages/training.py", label="Go to the Train page", icon=":material/model_training:")
-    except Exception:  # noqa: BLE001 - the Train page may not exist yet (or the page runs standalone)
-        pass
+    link_to_page("app_pages/training.py", "Go to the Train page", ":material/model_training:")
 
 
 def _swap_models() -> None:

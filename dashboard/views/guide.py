@@ -51,6 +51,15 @@ def page_file(page: str) -> str:
     return f"app_pages/{page}.py"
 
 
+def link_to_page(page_path: str, label: str, icon: str, **kwargs) -> None:
+    """st.page_link to another page, drawn only where it resolves: a page run on its own (AppTest of one page
+    file) has no navigation, and a missing link must not cost the page its message."""
+    try:
+        st.page_link(page_path, label=label, icon=icon, **kwargs)
+    except Exception:  # noqa: BLE001 - Streamlit raises a plain exception for a page it does not know
+        pass
+
+
 def page_exists(page: str) -> bool:
     return (PAGES_DIR / f"{page}.py").is_file()
 

@@ -18,6 +18,7 @@ from core.snapshots import InsideRecord
 from dashboard import resources, state, training_ui
 from dashboard.charts import inside as charts
 from dashboard.views import explorer as explorer_view
+from dashboard.views.guide import link_to_page
 
 MODEL, NOTE, ASKED = "inside_model", "inside_fallback_note", "inside_applied_address"
 EPOCH, PLAYING, METHOD = "inside_epoch", "inside_playing", "inside_method"
@@ -49,11 +50,8 @@ def render_toy_address(config: RunConfig) -> None:
     """The address names a toy 2-D run: its hidden layer is drawn, neuron by neuron, on the boundary page."""
     st.info("The address describes a toy 2-D run. Its hidden neurons are already drawn, each as its own little map of the "
             "plane, on the **Decision boundaries** page; this page looks inside MNIST models.", icon=":material/scatter_plot:")
-    try:
-        st.page_link("app_pages/boundary.py", label="Open it on the Decision boundaries page", icon=":material/scatter_plot:",
-                     query_params=state.link_params("boundary", config))
-    except Exception:  # noqa: BLE001 - the page may run standalone (tests) where links to other pages do not resolve
-        pass
+    link_to_page("app_pages/boundary.py", "Open it on the Decision boundaries page", ":material/scatter_plot:",
+                 query_params=state.link_params("boundary", config))
 
 
 def render_record_problem(config: RunConfig, record: InsideRecord | None, problem: str | None) -> bool:

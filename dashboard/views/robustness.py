@@ -18,6 +18,7 @@ from dashboard import resources, state
 from dashboard.charts import explorer as explorer_charts
 from dashboard.charts import robustness as charts
 from dashboard.views.explorer import run_name
+from dashboard.views.guide import link_to_page
 
 MAX_MODELS = 6  # curves on one chart; each model's curves cost a second or more to compute the first time
 CARD_WIDTH = 84  # 28 px x 3
@@ -34,17 +35,10 @@ URL_NAMES = ("models", "perturbation", "strength")
 # -- messages ---------------------------------------------------------------------------------
 
 
-def _page_link(page: str, label: str, icon: str, **kwargs) -> None:
-    try:
-        st.page_link(page, label=label, icon=icon, **kwargs)
-    except Exception:  # noqa: BLE001 - the page may run standalone (tests) where links to other pages do not resolve
-        pass
-
-
 def render_no_models() -> None:
     st.info("No MNIST model has been trained yet, so there is nothing to test for robustness. Train one first, e.g. the "
             "`seed001-cnn` preset on the **Train** page (or `python -m core train --preset seed001-cnn`), then come back.")
-    _page_link("app_pages/training.py", "Go to the Train page", ":material/model_training:")
+    link_to_page("app_pages/training.py", "Go to the Train page", ":material/model_training:")
 
 
 def render_toy_notice() -> None:
@@ -52,7 +46,7 @@ def render_toy_notice() -> None:
     st.info("The address names a toy 2-D run. Its inputs are two coordinates, not pictures, so it cannot be rotated, "
             "blurred or attacked pixel by pixel: these labs are for MNIST models. Its decision boundary is on the "
             "**Decision boundaries** page; pick an MNIST model below.", icon=":material/scatter_plot:")
-    _page_link("app_pages/boundary.py", "Open the Decision boundaries page", ":material/scatter_plot:")
+    link_to_page("app_pages/boundary.py", "Open the Decision boundaries page", ":material/scatter_plot:")
 
 
 # -- state from the address -------------------------------------------------------------------
