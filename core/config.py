@@ -214,12 +214,17 @@ class RunConfig:
     def activation_per_layer(self) -> tuple[str, ...]:
         return self.activation if isinstance(self.activation, tuple) else (self.activation,) * self.layers
 
+    def architecture(self) -> str:
+        """The network's shape, e.g. 'MLP 64-16', 'MLP no hidden layer' or 'CNN 32-64 (k3) + dense 128'."""
+        units = "-".join(str(u) for u in self.units_per_layer()) or "no hidden layer"
+        name = f"{self.arch.upper()} {units}"
+        if self.arch == "cnn":
+            name += f" (k{self.kernel_size})" + (f" + dense {self.dense_units}" if self.dense_units else "")
+        return name
+
     def describe(self) -> str:
         """One line a person can read, e.g. 'MLP 64-16 relu, dropout 0.2, adam 1e-3, 10 epochs'."""
-        units = "-".join(str(u) for u in self.units_per_layer()) or "no hidden layer"
-        parts = [f"{self.arch.upper()} {units}"]
-        if self.arch == "cnn":
-            parts[0] += f" (k{self.kernel_size})" + (f" + dense {self.dense_units}" if self.dense_units else "")
+        parts = [self.architecture()]
         if self.layers:
             parts.append("/".join(dict.fromkeys(self.activation_per_layer())))
         for name in ("conv_dropout", "dropout", "l2", "label_smoothing"):

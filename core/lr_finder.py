@@ -217,8 +217,7 @@ def finder_key(config: RunConfig, settings: RangeSettings | None = None) -> str:
 def describe(config: RunConfig, settings: RangeSettings | None = None) -> str:
     """One line for progress and job lists, e.g. 'LR range test 1e-06 → 1 of MLP 64-64 (adam, batch 128, embedded)'."""
     settings = settings or RangeSettings()
-    units = "-".join(str(u) for u in config.units_per_layer()) or "no hidden layer"
-    return (f"LR range test {settings.start:g} → {settings.end:g} of {config.arch.upper()} {units} "
+    return (f"LR range test {settings.start:g} → {settings.end:g} of {config.architecture()} "
             f"({config.optimizer}, batch {config.batch_size}, {config.dataset})")
 
 

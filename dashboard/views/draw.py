@@ -22,7 +22,7 @@ from dashboard import admin, resources, training_ui
 from dashboard.charts import common
 from dashboard.charts import draw as charts
 from dashboard.charts import explorer as explorer_charts
-from dashboard.views.explorer import architecture_name, preset_name, run_name
+from dashboard.views.explorer import preset_name, run_name
 
 CANVAS_SIZE = 280
 DEFAULT_STROKE = 20  # 1/14 of the canvas: after scaling, strokes as thick as MNIST's
@@ -75,7 +75,7 @@ def short_name(key: str, configs: dict[str, RunConfig]) -> str:
     config = configs.get(key)
     if config is None:
         return key[:8]
-    return preset_name(config) or f"{architecture_name(config)} ({key[:6]})"
+    return preset_name(config) or f"{config.architecture()} ({key[:6]})"
 
 
 def predict_one(key: str, image: np.ndarray) -> np.ndarray:

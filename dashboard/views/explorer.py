@@ -47,21 +47,12 @@ def preset_name(config: RunConfig) -> str | None:
     return next((name for name, item in PRESETS.items() if item.config == config), None)
 
 
-def architecture_name(config: RunConfig) -> str:
-    """The network's shape, e.g. 'MLP 64-16' or 'CNN 32-64 (k3) + dense 128'."""
-    units = "-".join(str(u) for u in config.units_per_layer()) or "no hidden layer"
-    name = f"{config.arch.upper()} {units}"
-    if config.arch == "cnn":
-        name += f" (k{config.kernel_size})" + (f" + dense {config.dense_units}" if config.dense_units else "")
-    return name
-
-
 def run_name(config: RunConfig) -> str:
     """A preset's name when the config is one, else the model and how it learns (no batch, epochs or data)."""
     name = preset_name(config)
     if name is not None:
         return name
-    parts = [architecture_name(config)]
+    parts = [config.architecture()]
     if config.layers:
         parts.append("/".join(dict.fromkeys(config.activation_per_layer())))
     parts += [f"{field.replace('_', ' ')} {getattr(config, field):g}"
