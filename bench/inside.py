@@ -1,10 +1,13 @@
 """What recording "inside the network" costs: fit time with vs without, and the snapshot sizes.
 
-Runs, in one process, each config REPEATS times with recording off (NEURAL_LAB_RECORD_INSIDE=0) and on
-(and, with --show-cause, on with numpy's BLAS left on every thread, as before the fix),
-same seed and data, after one warm-up training each way (the first training in a process pays one-time
-costs that belong to no arm). The runs of one repeat follow each other, in rotating order, so a change
-in the machine's load hits every arm alike; the ratio to "without" is taken per repeat, then the median.
+Runs, in one process, each config REPEATS times with recording off (NEURAL_LAB_RECORD_INSIDE=0), on, and
+off again (an A/A control: this shared VM's wall times swing by +-20 % from minute to minute, and the
+control shows how far two identical arms differ here), and with --show-cause also on with numpy's BLAS
+left on every thread, as before the fix. Same seed and data in every arm of a repeat, after one warm-up
+training each way (the first training in a process pays one-time costs that belong to no arm). The runs
+of one repeat follow each other, the repeats cycling through every order of the arms (use a multiple of
+6 repeats with three arms), so neither a place in the order nor the machine's slow swings favour an arm; the ratio to "without" is taken per repeat, then the median, with a
+bootstrap interval.
 
 For each run it measures
 - the wall time of model.fit (what a student waits for; `train_seconds` of the run),
@@ -15,7 +18,7 @@ For each run it measures
 Then the expected size for every preset from the recorded shapes (epochs x probe digits x stored axes,
 float16), without training them.
 
-    python -m bench.inside [--repeats 3] [--only mlp --only cnn --only toy --only preset] [--show-cause] [--out bench/RESULTS-inside.md]
+    python -m bench.inside [--repeats 12] [--only mlp --only cnn --only toy --only preset] [--show-cause] [--out bench/RESULTS-inside.md]
 Never touches cached_models/ (train() only; nothing is stored).
 """
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import itertools
 import os
 import sys
 import time
@@ -40,6 +44,7 @@ from core import snapshots, training
 from core.config import RunConfig
 from core.data import load_mnist
 from core.inside import QUANTILE_LEVELS
+from core.network import MAX_UNITS_SHOWN
 from core.presets import PRESETS
 from core.training import train
 
@@ -96,6 +101,7 @@ def _timed_collect(recorders):
 ARMS = {
     "without": "recording off",
     "with": "recording on",
+    "without, again": "recording off again: an A/A control, showing how far two identical arms differ on this machine",
     "with, BLAS not limited": "recording on, its numpy work on every OpenBLAS thread (as before the fix)",
 }
 _limited_blas = snapshots.single_threaded_blas
@@ -103,7 +109,7 @@ _limited_blas = snapshots.single_threaded_blas
 
 def fit_once(config: RunConfig, splits, arm: str) -> dict:
     """One training: fit wall seconds, fit CPU seconds, seconds inside the recorder, seconds after the fit, the arrays."""
-    os.environ["NEURAL_LAB_RECORD_INSIDE"] = "0" if arm == "without" else "1"
+    os.environ["NEURAL_LAB_RECORD_INSIDE"] = "0" if arm.startswith("without") else "1"
     snapshots.single_threaded_blas = contextlib.nullcontext if arm == "with, BLAS not limited" else _limited_blas
     _made.clear()
     _measured.clear()
@@ -154,6 +160,9 @@ def expected_bytes(config: RunConfig) -> int:
     activations = config.layers + (1 if config.arch == "cnn" and config.dense_units else 0)
     per_epoch = probe * (snapshots.EMBEDDING_COMPONENTS + config.n_classes) * 2  # embedding + probabilities, float16
     per_epoch += (weighted + activations) * len(QUANTILE_LEVELS) * 4 + (weighted + activations) * 4
+    if config.arch == "mlp":  # the network picture: float16 weights and biases between the drawn units
+        drawn = [min(size, MAX_UNITS_SHOWN) for size in (28 * 28, *config.units_per_layer(), config.n_classes)]
+        per_epoch += sum(2 * (rows + 1) * columns for rows, columns in zip(drawn[:-1], drawn[1:], strict=True))
     return epochs * per_epoch + probe * 8
 
 
@@ -161,15 +170,25 @@ def _load() -> str:
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
+def ratio_interval(ratios: list[float], rng: np.random.Generator, level: float = 0.9) -> tuple[float, float]:
+    """A bootstrap interval of the median ratio (resampling the repeats)."""
+    ratios_array = np.asarray(ratios)
+    medians = np.median(rng.choice(ratios_array, size=(2000, len(ratios_array)), replace=True), axis=1)
+    return float(np.quantile(medians, (1 - level) / 2)), float(np.quantile(medians, (1 + level) / 2))
+
+
 def measure(name: str, config: RunConfig, splits, repeats: int, arms: list[str]) -> list[str]:
-    """Table rows for one config: every arm against "without" (runs of one repeat follow each other, order rotated)."""
+    """Table rows for one config: every arm against "without". The runs of one repeat follow each other;
+    the repeats cycle through every order of the arms (the first training of a repeat, a new seed, ran
+    ~8 % slower in one test), so neither a place in the order nor the machine's slow swings favour an arm."""
     for arm in arms:  # warm-up, every way: one-time costs of the process belong to no arm
         fit_once(config, splits, arm)
+    rng = np.random.default_rng(0)
+    orders = list(itertools.permutations(arms))  # cycled: every arm as often in every place and after every other arm
     rows: dict[str, list[dict]] = {arm: [] for arm in arms}
     for repeat in range(repeats):
         trial = config.replace(seed=repeat)
-        shift = repeat % len(arms)
-        for arm in arms[shift:] + arms[:shift]:
+        for arm in orders[repeat % len(orders)]:
             rows[arm].append(fit_once(trial, splits, arm))
 
     def median(runs, field):
@@ -181,12 +200,15 @@ def measure(name: str, config: RunConfig, splits, repeats: int, arms: list[str])
         runs = rows[arm]
         wall_ratios = [w["wall"] / r["wall"] for w, r in zip(without, runs, strict=True)]
         cpu_ratios = [w["cpu"] / r["cpu"] for w, r in zip(without, runs, strict=True)]
+        low, high = ratio_interval(wall_ratios, rng)
         arrays = runs[-1]["arrays"]
         raw = sum(value.nbytes for value in arrays.values())
+        share = median(runs, "recorder") / median(runs, "wall")
         lines.append(
             f"| {name} | {arm} | {median(without, 'wall'):.2f} | {median(runs, 'wall'):.2f} | **{np.median(wall_ratios):.3f}** "
-            f"({', '.join(f'{r:.2f}' for r in wall_ratios)}) | {median(without, 'cpu'):.2f} | {median(runs, 'cpu'):.2f} | "
-            f"**{np.median(cpu_ratios):.3f}** | {median(runs, 'recorder'):.3f} ({median(runs, 'records'):.0f} records) | "
+            f"[{low:.3f}, {high:.3f}] | {sum(w['wall'] for w in without) / sum(r['wall'] for r in runs):.3f} | "
+            f"{median(without, 'cpu'):.2f} | {median(runs, 'cpu'):.2f} | **{np.median(cpu_ratios):.3f}** | "
+            f"{median(runs, 'recorder'):.3f} ({median(runs, 'records'):.0f} records; {100 * share:.1f} % of the fit) | "
             f"{median(runs, 'after_fit'):.3f} | {raw / 1e6:.2f} | {stored_bytes(arrays) / 1e6:.2f} |"
         )
     return lines
@@ -194,13 +216,14 @@ def measure(name: str, config: RunConfig, splits, repeats: int, arms: list[str])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=3, help="runs of every arm per config")
+    parser.add_argument("--repeats", type=int, default=12,
+                        help="runs of every arm per config (this machine's noise needs ~12 for a 2-3 s training)")
     parser.add_argument("--only", choices=["mlp", "cnn", "toy", "preset"], action="append", help="measure these configs only")
     parser.add_argument("--out", type=Path, help="also write the Markdown report to this file")
     parser.add_argument("--show-cause", action="store_true",
                         help="add a third arm: recording with numpy's BLAS on every thread, as before the fix (the cause of the old gap)")
     args = parser.parse_args()
-    arms = list(ARMS) if args.show_cause else ["without", "with"]
+    arms = list(ARMS) if args.show_cause else ["without", "with", "without, again"]
     offline_environment()
     training.make_recorders = _keeping_recorders  # to read each recorder's own time and the fit's CPU time
     training.collect_arrays = _timed_collect
@@ -214,9 +237,10 @@ def main() -> None:
         "Arms: " + "; ".join(f"*{arm}*: {ARMS[arm]}" for arm in arms) + ".",
         "",
         *([blas_spin_line(), ""] if args.show_cause else []),
-        "| run | arm | fit s without | fit s, arm | wall ratio without / arm, median of repeats (each repeat) | "
-        "CPU s without | CPU s, arm | CPU ratio | s inside the recorder | s after the fit (arrays) | recorded MB raw | stored MB (npz) |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| run | arm | fit s without | fit s, arm | wall ratio without / arm: median of the repeats [90 % bootstrap interval] | "
+        "total without / total arm | CPU s without | CPU s, arm | CPU ratio (median) | s inside the recorder | "
+        "s after the fit (arrays) | recorded MB raw | stored MB (npz) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     print("\n".join(lines), flush=True)
     keys = {"mlp": "MLP", "cnn": "small CNN", "toy": "toy", "preset": "seed001-cnn preset"}

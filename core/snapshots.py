@@ -17,8 +17,10 @@ entries: a run trained before this module existed simply has no such arrays.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
+import json
 import logging
 import os
 import time
@@ -79,6 +81,78 @@ def dense_weights_at(arrays: dict, epoch: int) -> list[tuple[np.ndarray, np.ndar
     except (KeyError, IndexError, ValueError, TypeError):
         return None
     return layers
+
+
+# -- an MNIST MLP's network picture at every recorded epoch ----------------------------------------
+#
+# The picture draws at most core.network.MAX_UNITS_SHOWN units per column, chosen once on the final
+# weights. Only the weights between those units are kept per recorded epoch (float16): ~1-2 KB an
+# epoch, where the whole first layer alone would be 200 KB.
+
+GRAPH_SIZES = "inside_graph_sizes"
+GRAPH_UNITS = "inside_graph_units_{}"
+GRAPH_KERNEL = "inside_graph_kernel_{}"
+GRAPH_BIAS = "inside_graph_bias_{}"
+
+
+def graph_arrays(history: list[list[tuple[np.ndarray, np.ndarray]]]) -> dict[str, np.ndarray]:
+    """The arrays of the picture's replay from every record's Dense (kernel, bias) stack (input side first)."""
+    from core import network
+
+    final = [np.asarray(kernel, dtype=np.float32) for kernel, _ in history[-1]]
+    shown = [network.shown_units(importance) for importance in network.unit_importance(final)]
+    out = {GRAPH_SIZES: np.asarray([final[0].shape[0]] + [kernel.shape[1] for kernel in final], dtype=np.int32)}
+    for column, units in enumerate(shown):
+        out[GRAPH_UNITS.format(column)] = units.astype(np.int32)
+    for layer in range(len(final)):
+        rows, columns = shown[layer], shown[layer + 1]
+        out[GRAPH_KERNEL.format(layer)] = np.stack([np.asarray(stack[layer][0])[np.ix_(rows, columns)] for stack in history]).astype(np.float16)
+        out[GRAPH_BIAS.format(layer)] = np.stack([np.asarray(stack[layer][1])[columns] for stack in history]).astype(np.float16)
+    return out
+
+
+def graph_epochs(arrays: dict) -> list[int]:
+    """Recorded epochs (0 = before training) of the network picture's replay; [] when the run has none."""
+    if not isinstance(arrays, dict) or GRAPH_SIZES not in arrays or "inside_epochs" not in arrays:
+        return []
+    try:
+        return [int(epoch) for epoch in np.asarray(arrays["inside_epochs"]).ravel()]
+    except (TypeError, ValueError):
+        return []
+
+
+def graph_at(arrays: dict, index: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list[np.ndarray]] | None:
+    """The picture at the `index`-th recorded epoch (of `inside_epochs`): full-size (kernel, bias) per Dense
+    layer, zero off the drawn units, and the drawn units per column (for core.network.network_graph's `shown`).
+
+    None when the run recorded no picture (trained before it was recorded, or a CNN); SnapshotError when damaged.
+    """
+    if not isinstance(arrays, dict) or GRAPH_SIZES not in arrays:
+        return None
+    try:
+        sizes = [int(size) for size in np.asarray(arrays[GRAPH_SIZES]).ravel()]
+        shown = [np.asarray(arrays[GRAPH_UNITS.format(column)]).astype(np.int64).ravel() for column in range(len(sizes))]
+        weights = []
+        for layer in range(len(sizes) - 1):
+            kernels = np.asarray(arrays[GRAPH_KERNEL.format(layer)], dtype=np.float32)
+            biases = np.asarray(arrays[GRAPH_BIAS.format(layer)], dtype=np.float32)
+            rows, columns = shown[layer], shown[layer + 1]
+            if kernels.shape[1:] != (len(rows), len(columns)) or biases.shape[1:] != (len(columns),):
+                raise ValueError(f"layer {layer}: kernels {kernels.shape}, biases {biases.shape} for {len(rows)} x {len(columns)} units")
+            if not 0 <= index < min(len(kernels), len(biases)):
+                raise IndexError(f"epoch index {index} of {min(len(kernels), len(biases))}")
+            if len(rows) and (rows.max() >= sizes[layer] or rows.min() < 0) or len(columns) and columns.max() >= sizes[layer + 1]:
+                raise ValueError(f"layer {layer}: units outside its {sizes[layer]} x {sizes[layer + 1]} kernel")
+            kernel = np.zeros((sizes[layer], sizes[layer + 1]), dtype=np.float32)
+            kernel[np.ix_(rows, columns)] = kernels[index]
+            bias = np.zeros(sizes[layer + 1], dtype=np.float32)
+            bias[columns] = biases[index]
+            weights.append((kernel, bias))
+    except (KeyError, IndexError, ValueError, TypeError) as error:
+        raise SnapshotError(f"the recorded network picture is damaged ({type(error).__name__}: {error})") from None
+    if not weights:
+        raise SnapshotError("the recorded network picture has no layers")
+    return weights, shown
 
 
 def recorded_epochs(epochs: int, limit: int) -> list[int]:
@@ -274,6 +348,21 @@ def numpy_steps(model) -> tuple[list[tuple], list[int]] | None:
     return steps, owners
 
 
+# Traced probe and gradient functions of recent architectures, reused by later trainings in the same process
+# (a worker trains many variants of one network: another learning rate, dropout, epochs, seed). A trace and
+# its first call cost ~0.13-0.16 s per training, ~5 % of a 3-second CNN fit; a warm record takes ~30 ms.
+# The functions take the weights as arguments (keras.StatelessScope), so another model of the same
+# architecture runs through the graph traced for the first one.
+_TRACED: collections.OrderedDict = collections.OrderedDict()
+TRACED_ARCHITECTURES = 3
+
+
+def architecture_signature(model, *extra) -> str:
+    """What the traced graph depends on: every layer's configuration and the weights' shapes (plus `extra`)."""
+    weights = [(v.path.split("/", 1)[-1], tuple(v.shape), str(v.dtype)) for v in model.weights]
+    return json.dumps([model.get_config(), weights, extra], sort_keys=True, default=str)
+
+
 def make_inside_recorder(config, splits):
     """A Keras callback recording the inside record of an MNIST run (see the module docstring)."""
     import tensorflow as tf
@@ -339,12 +428,58 @@ def make_inside_recorder(config, splits):
             # (one traced shape; the last chunk is padded with repeats of its own digits, dropped afterwards).
             self.chunks = 1 if config.arch == "mlp" else int(np.ceil(len(self.probe_x) / PROBE_CHUNK))
             self.chunk = int(np.ceil(len(self.probe_x) / self.chunks))
-            # Compiled once per training: called eagerly, Keras' per-layer overhead cost ~0.1 s per record.
-            self.probe_function = tf.function(self._forward, reduce_retracing=True, autograph=False)
-            self.gradient_function = tf.function(self._gradient_norms, autograph=False)
             # An MLP is answered in numpy (a few ms); tracing TensorFlow functions would cost more than its training.
             self.numpy = numpy_steps(model) is not None
+            self.traced = None
             self._record(0)
+
+        def _traced_functions(self):
+            """(probe, gradients): compiled once per architecture and process (called eagerly, Keras' per-layer
+            overhead cost ~0.1 s per record), taking this model's weights."""
+            if self.traced is not None:
+                return self.traced
+            signature = architecture_signature(self.model, self.chunk, tuple(self.batch_x.shape), tuple(self.batch_y.shape),
+                                               config.label_smoothing, QUANTILE_SAMPLE, MAX_EMBEDDING_WIDTH)
+            traced = _TRACED.get(signature)
+            if traced is None:
+                traced = self._trace()
+                _TRACED[signature] = traced
+                while len(_TRACED) > TRACED_ARCHITECTURES:
+                    _TRACED.popitem(last=False)
+            _TRACED.move_to_end(signature)
+            probe, gradients = traced
+            self.traced = (lambda x: probe(x, self._weight_values()),
+                           lambda: gradients(self.batch_x, self.batch_y, self._weight_values()))
+            return self.traced
+
+        def _weight_values(self) -> list:
+            return [tf.convert_to_tensor(variable) for variable in self.model.weights]
+
+        def _trace(self):
+            """tf.functions of (inputs, weight values) through this model's layers: any model of its architecture can use them."""
+            template = self
+            variables = list(self.model.weights)
+            positions = {id(variable): index for index, variable in enumerate(variables)}
+            groups = [[positions[id(v)] for v in layer.trainable_weights] for layer in self.weighted]
+
+            def probe(x, values):
+                with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                    return template._forward(x)
+
+            def gradient_norms(x, y, values):
+                with tf.GradientTape() as tape:
+                    tape.watch(values)
+                    with keras.StatelessScope(state_mapping=list(zip(variables, values, strict=True))):
+                        loss = template.model.loss(y, template.model(x, training=False))
+                gradients = tape.gradient(loss, values)
+                norms = []
+                for group in groups:
+                    squares = [tf.reduce_sum(tf.square(gradients[i])) for i in group if gradients[i] is not None]
+                    norms.append(tf.sqrt(tf.add_n(squares)) if squares else tf.constant(0.0))
+                return norms
+
+            return (tf.function(probe, reduce_retracing=True, autograph=False),
+                    tf.function(gradient_norms, autograph=False))
 
         def _forward(self, x):
             """Per activation layer: peak output per unit and a fixed sample of outputs; the embedding; the probabilities."""
@@ -368,19 +503,6 @@ def make_inside_recorder(config, splits):
                     self.reduction = _embedding_reduction(int(features.shape[-1]))
                 features = tf.matmul(features, tf.constant(self.reduction))
             return peaks, samples, features, h
-
-        def _gradient_norms(self):
-            with tf.GradientTape() as tape:
-                predictions = self.model(self.batch_x, training=False)
-                loss = self.model.loss(self.batch_y, predictions)
-            groups = [layer.trainable_weights for layer in self.weighted]
-            gradients = tape.gradient(loss, [v for group in groups for v in group])
-            norms, start = [], 0
-            for group in groups:
-                squares = [tf.reduce_sum(tf.square(g)) for g in gradients[start : start + len(group)] if g is not None]
-                norms.append(tf.sqrt(tf.add_n(squares)) if squares else tf.constant(0.0))
-                start += len(group)
-            return norms
 
         def _probe(self):
             return self._probe_numpy() if self.numpy else self._probe_tensorflow()
@@ -409,7 +531,7 @@ def make_inside_recorder(config, splits):
                 real = len(digits)
                 if real < self.chunk:
                     digits = np.concatenate([digits, digits[np.arange(self.chunk - real) % real]])
-                chunk_peaks, chunk_samples, features, outputs = self.probe_function(tf.constant(digits))
+                chunk_peaks, chunk_samples, features, outputs = self._traced_functions()[0](tf.constant(digits))
                 features = None if features is None else np.asarray(features)[:real]
                 outputs = np.asarray(outputs)[:real]
                 for i, (peak, sample) in enumerate(zip(chunk_peaks, chunk_samples, strict=True)):
@@ -426,7 +548,7 @@ def make_inside_recorder(config, splits):
             if self.numpy:
                 steps, _ = numpy_steps(self.model)
                 return inside.mlp_gradient_norms(steps, self.batch_numpy, self.batch_labels, config.label_smoothing)
-            return [float(norm) for norm in self.gradient_function()]
+            return [float(norm) for norm in self._traced_functions()[1]()]
 
         def _record(self, epoch: int) -> None:
             started = time.perf_counter()
@@ -447,6 +569,11 @@ def make_inside_recorder(config, splits):
                 "epoch": epoch, "activation_quantiles": quantiles, "dead": dead, "embedding": embedding,
                 "probabilities": probabilities, "weight_quantiles": weights, "gradients": self._gradients(),
             })
+            if config.arch == "mlp":  # the network picture's replay (a CNN is drawn as blocks, not weights)
+                self.records[-1]["dense"] = [
+                    (np.array(layer.kernel, dtype=np.float32), np.array(layer.bias, dtype=np.float32) if layer.use_bias
+                     else np.zeros(layer.units, dtype=np.float32)) for layer in self.weighted
+                ]
 
         def arrays(self) -> dict[str, np.ndarray]:
             if not self.records or getattr(self, "failed", False):
@@ -475,6 +602,8 @@ def make_inside_recorder(config, splits):
                 out["inside_embedding"] = coordinates.astype(np.float16)
                 out["inside_embedding_explained"] = projection.explained
                 out["inside_embedding_layer"] = np.asarray(self.embedding_layer)
+            if all("dense" in record for record in records):
+                out.update(graph_arrays([record["dense"] for record in records]))
             return out
 
     return InsideRecorder()

@@ -23,6 +23,7 @@ TOY = RunConfig(task="toy", dataset="xor", layers=2, units=3, activation="tanh",
                 batch_size=20)
 LOGISTIC_TOY = TOY.replace(layers=0, dataset="blobs")
 OLD_TOY = TOY.replace(seed=1)  # trained with recording off: like an entry from before weight snapshots
+OLD_MLP = MLP.replace(seed=1)  # likewise: an MNIST entry from before the network picture was recorded
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,7 @@ def trained(tmp_path_factory):
             cache.get_or_train(config)
         patch.setenv("NEURAL_LAB_RECORD_INSIDE", "0")
         cache.get_or_train(OLD_TOY)
+        cache.get_or_train(OLD_MLP)
     return folder
 
 
@@ -101,6 +103,34 @@ def test_mlp_picture_draws_at_most_16_units_per_column_and_summarises_the_pixels
     assert [len(_values(t["y"])) for t in nodes] == [16, 8, 4, 10]
     edges = [t for t in _traces(spec, "scatter") if t.get("mode") == "lines" and "weight" in t["name"]]
     assert sum(len(_values(t["x"])) // 3 for t in edges) == 16 * 8 + 8 * 4 + 4 * 10
+
+
+def _mnist_edges(spec: dict) -> list:
+    return [(t["line"]["color"], t["line"]["width"], _values(t["y"])) for t in _traces(spec, "scatter") if t.get("mode") == "lines"]
+
+
+def test_mlp_picture_replays_the_recorded_epochs(open_section):
+    at = open_section("picture", OTHER_MLP)
+    slider = at.select_slider(key=f"mnist_network_epoch_{OTHER_MLP.key()}")
+    assert list(slider.options) == ["before training", "epoch 1"] and slider.value == 1
+    last = _specs(at)[0]
+    assert last["layout"]["title"]["text"] == "after epoch 1"
+    slider.set_value(0).run()
+    assert not at.exception, at.exception
+    first = _specs(at)[0]
+    assert first["layout"]["title"]["text"].startswith("before training")
+    nodes = [t for t in _traces(first, "scatter") if t.get("mode") == "markers" and t["name"] in ("pixels", "hidden 1", "hidden 2", "output")]
+    assert [len(_values(t["y"])) for t in nodes] == [16, 8, 4, 10]  # the same units are drawn at every epoch
+    assert _mnist_edges(first) != _mnist_edges(last)
+
+
+def test_mlp_picture_of_an_entry_from_before_the_recording_is_the_final_model(open_section):
+    at = open_section("picture", OLD_MLP)
+    assert not at.select_slider
+    assert any("trained before its network picture was recorded" in c.value for c in at.caption)
+    spec = _specs(at)[0]
+    assert spec["layout"]["title"]["text"] == "final model"
+    assert any("+768 more" in a["text"] for a in spec["layout"]["annotations"])  # 784 pixels, 16 drawn
 
 
 def test_cnn_picture_is_blocks_with_shapes_and_parameters(open_section):

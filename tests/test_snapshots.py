@@ -99,6 +99,7 @@ def test_cnn_run_records_through_tensorflow_with_a_reduced_embedding():
     # 14x14x4 = 784 flattened features, reduced to 256, then to the final epoch's 16 principal axes.
     assert record.embedding.shape == (2, snapshots.PROBE_SIZE, snapshots.EMBEDDING_COMPONENTS)
     assert record.dead_share.shape == (2, 1)
+    assert snapshots.graph_epochs(run.arrays) == []  # a CNN is drawn as blocks: no weights kept for a picture
 
 
 def test_logistic_regression_has_no_embedding():
@@ -239,3 +240,81 @@ def test_the_cnn_embedding_reduction_is_computed_once_and_is_the_seeded_matrix()
     assert snapshots._embedding_reduction(300) is first  # later trainings in the process reuse it
     np.testing.assert_array_equal(first, inside.random_reduction(300, snapshots.MAX_EMBEDDING_WIDTH))
     assert not first.flags.writeable  # shared between runs: nobody may change it
+
+
+def test_an_mlp_run_records_its_network_picture_at_every_recorded_epoch(mlp_run):
+    arrays = mlp_run.arrays
+    assert snapshots.graph_epochs(arrays) == [0, 1, 2]
+    weights, shown = snapshots.graph_at(arrays, 2)
+    dense = [layer for layer in mlp_run.model.layers if type(layer).__name__ == "Dense"]
+    assert [kernel.shape for kernel, _ in weights] == [(784, 16), (16, 8), (8, 10)]
+    assert [len(units) for units in shown] == [16, 16, 8, 10]  # 784 pixels: the 16 most wired-in are drawn
+    for index, ((kernel, bias), layer) in enumerate(zip(weights, dense, strict=True)):
+        rows, columns = np.ix_(shown[index], shown[index + 1]), shown[index + 1]
+        np.testing.assert_allclose(kernel[rows], np.asarray(layer.kernel)[rows], atol=2e-3)  # float16
+        np.testing.assert_allclose(bias[columns], np.asarray(layer.bias)[columns], atol=2e-3)
+    undrawn = np.setdiff1d(np.arange(784), shown[0])
+    assert not weights[0][0][undrawn].any()  # only the drawn units' weights are kept
+    before, _ = snapshots.graph_at(arrays, 0)
+    assert not np.allclose(before[0][0], weights[0][0])  # the replay moves
+    stored = sum(value.nbytes for name, value in arrays.items() if name.startswith("inside_graph_"))
+    assert stored < 5_000  # three epochs of 16 x 16 + 16 x 8 + 8 x 10 float16 weights, not the 784 x 16 first layer
+
+
+def test_the_network_picture_is_cut_to_the_final_models_strongest_units():
+    rng = np.random.default_rng(0)
+    history = [[(rng.normal(size=(20, 5)).astype(np.float32), rng.normal(size=5).astype(np.float32)),
+                (rng.normal(size=(5, 3)).astype(np.float32), rng.normal(size=3).astype(np.float32))] for _ in range(3)]
+    history[-1][0][0][7] *= 100  # input 7 is the most wired-in in the final model
+    arrays = dict(snapshots.graph_arrays(history), inside_epochs=np.array([0, 1, 2]))
+    from core import network
+
+    final_shown = [network.shown_units(i) for i in network.unit_importance([k for k, _ in history[-1]])]
+    for index in range(3):
+        weights, shown = snapshots.graph_at(arrays, index)
+        assert [list(units) for units in shown] == [list(units) for units in final_shown] and 7 in shown[0]
+        picture = network.network_graph(weights, ["in", "hidden", "out"], shown=shown)
+        truth = network.network_graph(history[index], ["in", "hidden", "out"], shown=final_shown)
+        np.testing.assert_allclose(picture.weight, truth.weight, rtol=1e-3, atol=1e-3)
+        np.testing.assert_allclose(np.concatenate(picture.biases), np.concatenate(truth.biases), rtol=1e-3, atol=1e-3)
+
+
+def test_a_damaged_network_picture_raises_and_a_run_without_one_has_none(mlp_run):
+    assert snapshots.graph_epochs({}) == [] and snapshots.graph_at({}, 0) is None
+    arrays = mlp_run.arrays
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.graph_at(arrays, 3)  # 3 recorded epochs: 0, 1, 2
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.graph_at(dict(arrays, inside_graph_kernel_1=arrays["inside_graph_kernel_1"][:, :3]), 0)
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.graph_at({k: v for k, v in arrays.items() if k != "inside_graph_bias_0"}, 0)
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.graph_at(dict(arrays, inside_graph_units_1=arrays["inside_graph_units_1"] + 100), 0)
+
+
+
+def test_a_second_model_of_one_architecture_reuses_the_traced_functions_with_its_own_weights():
+    import tensorflow as tf
+
+    from core.models import build_model, compile_model
+
+    splits = _small_splits(300)
+    snapshots._TRACED.clear()
+    for seed in (0, 1):
+        config = RunConfig(arch="cnn", layers=1, units=4, kernel_size=3, epochs=1, seed=seed)
+        model = compile_model(build_model(config), config, 1)
+        recorder = snapshots.make_inside_recorder(config, splits)
+        recorder.set_model(model)
+        recorder.on_train_begin()
+        record = recorder.records[0]
+        expected = np.asarray(model.predict_on_batch(recorder.probe_x))
+        np.testing.assert_allclose(record["probabilities"].astype(np.float32), expected, atol=2e-3)
+        with tf.GradientTape() as tape:
+            loss = model.loss(recorder.batch_y, model(recorder.batch_x, training=False))
+        weighted = [layer for layer in model.layers if layer.trainable_weights]
+        gradients = tape.gradient(loss, [v for layer in weighted for v in layer.trainable_weights])
+        norms = [np.sqrt(sum(float(tf.reduce_sum(g**2)) for g in gradients[2 * i:2 * i + 2])) for i in range(len(weighted))]
+        np.testing.assert_allclose(record["gradients"], norms, rtol=1e-3)
+    assert len(snapshots._TRACED) == 1  # one architecture: traced once, used by both models
+    probe, gradient = next(iter(snapshots._TRACED.values()))
+    assert probe.experimental_get_tracing_count() == 1 and gradient.experimental_get_tracing_count() == 1

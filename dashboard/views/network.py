@@ -9,15 +9,19 @@ the figures in dashboard/charts/network.py.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import streamlit as st
 
 from core import calibration, network, snapshots
 from core.config import RunConfig
 from core.data import FullMnistUnavailable
-from core.training import Run
 from dashboard import resources, resources_network
 from dashboard.charts import network as charts
+
+if TYPE_CHECKING:
+    from core.training import Run
 
 BIN_CHOICES = [5, 10, 15, 20]
 TOY_RESOLUTION = 24
@@ -108,8 +112,31 @@ def _mnist_graph_labels(graph: network.Graph) -> list[list[str]]:
     return labels
 
 
+def _recorded_picture(config: RunConfig) -> tuple[list | None, list | None, str]:
+    """(weights, drawn units, title) at the epoch its slider picks, from the run's recording; (None, None, title)
+    when the run recorded no picture (trained before it was recorded) or it is damaged: the final model is drawn."""
+    run = resources.cached_run(config.key())
+    epochs = snapshots.graph_epochs(run.arrays) if run is not None else []
+    if not epochs:
+        st.caption("This run was trained before its network picture was recorded epoch by epoch: this is the final model. "
+                   "Train it again (delete it on the Runs page) to replay it.")
+        return None, None, "final model"
+    epoch = st.select_slider(
+        "Network after epoch", epochs, value=epochs[-1], key=f"mnist_network_epoch_{config.key()}",
+        format_func=lambda e: "before training" if e == 0 else f"epoch {e}",
+        help="The weights between the drawn units, recorded during training. Drag it back to epoch 0 (random weights) "
+             "and forward again: watch which edges grow strong and which signs flip.",
+    )
+    try:
+        weights, shown = snapshots.graph_at(run.arrays, epochs.index(epoch))
+    except snapshots.SnapshotError:
+        st.warning("This run's recorded network picture is damaged: showing the final model only.", icon="⚠️")
+        return None, None, "final model"
+    return weights, shown, f"after epoch {epoch}" if epoch else "before training (random weights)"
+
+
 def render_network_picture(config: RunConfig) -> None:
-    """An MNIST MLP as units and weighted edges (the final model); a CNN as blocks with their shapes and parameters."""
+    """An MNIST MLP as units and weighted edges at any recorded epoch; a CNN as blocks with their shapes and parameters."""
     st.subheader("The network as a picture")
     if config.arch == "cnn":
         stages = network.blocks(config)
@@ -124,25 +151,28 @@ def render_network_picture(config: RunConfig) -> None:
         st.plotly_chart(charts.blocks_figure(stages), width="stretch", config={"displayModeBar": False},
                         key="network_blocks")
         return
-    try:
-        weights = resources_network.dense_weights(config.key())
-    except LookupError:
-        st.warning("This model could not be loaded, so its weights cannot be drawn.", icon="⚠️")
-        return
+    weights, shown, title = _recorded_picture(config)
+    if weights is None:
+        try:
+            weights = resources_network.dense_weights(config.key())
+        except LookupError:
+            st.warning("This model could not be loaded, so its weights cannot be drawn.", icon="⚠️")
+            return
     names = ["pixels"] + [f"hidden {i}" for i in range(1, len(weights))] + ["output"]
-    graph = network.network_graph(weights, names)
+    graph = network.network_graph(weights, names, shown=shown)
     notes = ["28×28"] + [f"{block.params:,} params" for block in network.blocks(config) if block.kind in ("dense", "output")]
     if len(notes) != len(graph.layers):
         notes = None
     st.caption(
-        f"The final model, {network.parameter_count(config):,} parameters. Each column is a layer; at most "
-        f"{network.MAX_UNITS_SHOWN} units are drawn (those with the strongest weights), the rest are counted as \"+N more\". "
-        "Blue edges are positive weights, orange negative; thicker means stronger. A unit's colour is its bias. "
-        "The input column shows the pixels the first layer listens to most: mostly in the middle, where digits differ."
+        f"{network.parameter_count(config):,} parameters. Each column is a layer; at most "
+        f"{network.MAX_UNITS_SHOWN} units are drawn (those with the strongest weights in the final model), the rest are "
+        "counted as \"+N more\". Blue edges are positive weights, orange negative; thicker means stronger (relative to the "
+        "strongest drawn weight at that epoch). A unit's colour is its bias. The input column shows the pixels the first "
+        "layer listens to most: mostly in the middle, where digits differ."
     )
     if not config.layers:
         st.info("This is logistic regression: no hidden layer, every pixel talks straight to the ten outputs.")
-    figure = charts.network_figure(graph, _mnist_graph_labels(graph), column_notes=notes)
+    figure = charts.network_figure(graph, _mnist_graph_labels(graph), column_notes=notes, title=title)
     st.plotly_chart(figure, width="stretch", config={"displayModeBar": False}, key="network_picture")
 
 
