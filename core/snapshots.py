@@ -272,7 +272,7 @@ RECORD_BUDGET = 0.04
 EMBEDDING_COMPONENTS = 16  # principal axes of the final epoch kept per epoch (the page shows 2)
 MAX_EMBEDDING_WIDTH = 256  # wider layers (a CNN's flattened features) are first reduced (core.inside.random_reduction)
 QUANTILE_SAMPLE = 20_000  # values per layer and epoch the quantiles are computed from (a fixed random sample beyond that)
-PROBE_CHUNK = 250
+PROBE_CHUNK = 500  # a larger probe goes through the network in equal chunks of at most this many digits
 
 INSIDE_PREFIX = "inside_"
 
@@ -447,9 +447,10 @@ def make_inside_recorder(config, splits):
                 while len(_TRACED) > TRACED_ARCHITECTURES:
                     _TRACED.popitem(last=False)
             _TRACED.move_to_end(signature)
-            probe, gradients = traced
+            probe, gradients, both = traced
             self.traced = (lambda x: probe(x, self._weight_values()),
-                           lambda: gradients(self.batch_x, self.batch_y, self._weight_values()))
+                           lambda: gradients(self.batch_x, self.batch_y, self._weight_values()),
+                           lambda x: both(x, self.batch_x, self.batch_y, self._weight_values()))
             return self.traced
 
         def _weight_values(self) -> list:
@@ -478,8 +479,11 @@ def make_inside_recorder(config, splits):
                     norms.append(tf.sqrt(tf.add_n(squares)) if squares else tf.constant(0.0))
                 return norms
 
-            return (tf.function(probe, reduce_retracing=True, autograph=False),
-                    tf.function(gradient_norms, autograph=False))
+            def probe_and_gradient_norms(x, batch_x, batch_y, values):  # one call per record: one graph to instantiate
+                return (*probe(x, values), gradient_norms(batch_x, batch_y, values))
+
+            return (tf.function(probe, reduce_retracing=True, autograph=False), tf.function(gradient_norms, autograph=False),
+                    tf.function(probe_and_gradient_norms, autograph=False))
 
         def _forward(self, x):
             """Per activation layer: peak output per unit and a fixed sample of outputs; the embedding; the probabilities."""
@@ -531,7 +535,11 @@ def make_inside_recorder(config, splits):
                 real = len(digits)
                 if real < self.chunk:
                     digits = np.concatenate([digits, digits[np.arange(self.chunk - real) % real]])
-                chunk_peaks, chunk_samples, features, outputs = self._traced_functions()[0](tf.constant(digits))
+                if self.chunks == 1:  # the whole probe and the gradient batch in one call (the usual case)
+                    chunk_peaks, chunk_samples, features, outputs, norms = self._traced_functions()[2](tf.constant(digits))
+                    self.pending_norms = [float(norm) for norm in norms]
+                else:
+                    chunk_peaks, chunk_samples, features, outputs = self._traced_functions()[0](tf.constant(digits))
                 features = None if features is None else np.asarray(features)[:real]
                 outputs = np.asarray(outputs)[:real]
                 for i, (peak, sample) in enumerate(zip(chunk_peaks, chunk_samples, strict=True)):
@@ -548,7 +556,8 @@ def make_inside_recorder(config, splits):
             if self.numpy:
                 steps, _ = numpy_steps(self.model)
                 return inside.mlp_gradient_norms(steps, self.batch_numpy, self.batch_labels, config.label_smoothing)
-            return [float(norm) for norm in self._traced_functions()[1]()]
+            norms, self.pending_norms = getattr(self, "pending_norms", None), None
+            return norms if norms is not None else [float(norm) for norm in self._traced_functions()[1]()]
 
         def _record(self, epoch: int) -> None:
             started = time.perf_counter()
