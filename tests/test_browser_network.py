@@ -1,6 +1,6 @@
 """The network sections in Chromium (tests/network_page.py, which calls the same render_* functions as the pages):
-a toy run's network picture has one heatmap per hidden neuron and its edges change with the epoch slider; the
-reliability diagram renders with an ECE value."""
+a toy run's network picture has one heatmap per hidden neuron and its edges change with the epoch slider; an MNIST
+MLP's picture replays its epochs; the reliability diagram renders with an ECE value."""
 
 from __future__ import annotations
 
@@ -80,3 +80,26 @@ def test_reliability_diagram_renders_with_an_ece_value(server, page, output_dir)
     assert any(name.startswith("this model · ECE") for name in names)
     assert page.get_by_text("When this model says about").count() == 1
     page.screenshot(path=str(output_dir / "network-calibration.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_an_mnist_mlp_picture_replays_its_epochs(server, page, output_dir):
+    app, keys = server
+    page.goto(f"{app.url}/?section=picture&key={keys['mlp']}")
+    wait_for_app(page)
+    page.wait_for_selector(".js-plotly-plot .scatterlayer")
+    last = page.evaluate(FIGURES_JS)[0]
+    assert "after epoch 1" in last["title"]
+    slider = page.locator("[data-testid=stSlider]").filter(has_text="Network after epoch").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")  # before training: the random weights
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && p.layout.title && "
+        "String(p.layout.title.text).includes('before training'))",
+        timeout=60_000,
+    )
+    wait_for_app(page)
+    first = page.evaluate(FIGURES_JS)[0]
+    assert [t["name"] for t in first["traces"]] == [t["name"] for t in last["traces"]]  # the same units drawn
+    assert _edge_weights(first) != _edge_weights(last)  # with the weights of that epoch
+    page.screenshot(path=str(output_dir / "network-mlp-epoch-0.png"), full_page=True)
