@@ -141,7 +141,8 @@ def graph_at(arrays: dict, index: int) -> tuple[list[tuple[np.ndarray, np.ndarra
                 raise ValueError(f"layer {layer}: kernels {kernels.shape}, biases {biases.shape} for {len(rows)} x {len(columns)} units")
             if not 0 <= index < min(len(kernels), len(biases)):
                 raise IndexError(f"epoch index {index} of {min(len(kernels), len(biases))}")
-            if len(rows) and (rows.max() >= sizes[layer] or rows.min() < 0) or len(columns) and columns.max() >= sizes[layer + 1]:
+            if any(len(units) and (units.min() < 0 or units.max() >= size)
+                   for units, size in ((rows, sizes[layer]), (columns, sizes[layer + 1]))):
                 raise ValueError(f"layer {layer}: units outside its {sizes[layer]} x {sizes[layer + 1]} kernel")
             kernel = np.zeros((sizes[layer], sizes[layer + 1]), dtype=np.float32)
             kernel[np.ix_(rows, columns)] = kernels[index]
@@ -434,8 +435,8 @@ def make_inside_recorder(config, splits):
             self._record(0)
 
         def _traced_functions(self):
-            """(probe, gradients): compiled once per architecture and process (called eagerly, Keras' per-layer
-            overhead cost ~0.1 s per record), taking this model's weights."""
+            """(probe, gradients, both in one call), bound to this model's weights: compiled once per architecture
+            and process (called eagerly, Keras' per-layer overhead cost ~0.1 s per record)."""
             if self.traced is not None:
                 return self.traced
             signature = architecture_signature(self.model, self.chunk, tuple(self.batch_x.shape), tuple(self.batch_y.shape),

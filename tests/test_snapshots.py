@@ -291,6 +291,8 @@ def test_a_damaged_network_picture_raises_and_a_run_without_one_has_none(mlp_run
         snapshots.graph_at({k: v for k, v in arrays.items() if k != "inside_graph_bias_0"}, 0)
     with pytest.raises(snapshots.SnapshotError):
         snapshots.graph_at(dict(arrays, inside_graph_units_1=arrays["inside_graph_units_1"] + 100), 0)
+    with pytest.raises(snapshots.SnapshotError):
+        snapshots.graph_at(dict(arrays, inside_graph_units_2=arrays["inside_graph_units_2"] - 100), 0)
 
 
 
