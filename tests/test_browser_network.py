@@ -40,6 +40,19 @@ def _edge_weights(figure: dict) -> str:
     return next(t["text"] for t in figure["traces"] if t["name"] == "edge weights")
 
 
+def _replay_to_before_training(page) -> None:
+    """Move the "Network after epoch" slider to epoch 0 (the random weights) and wait for that picture."""
+    slider = page.locator("[data-testid=stSlider]").filter(has_text="Network after epoch").get_by_role("slider")
+    slider.focus()
+    slider.press("Home")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && p.layout.title && "
+        "String(p.layout.title.text).includes('before training'))",
+        timeout=60_000,
+    )
+    wait_for_app(page)
+
+
 @pytest.mark.browser
 def test_toy_network_has_a_heatmap_per_hidden_neuron_and_its_edges_change_with_the_epoch(server, page, output_dir):
     app, keys = server
@@ -53,15 +66,7 @@ def test_toy_network_has_a_heatmap_per_hidden_neuron_and_its_edges_change_with_t
     assert page.locator(".js-plotly-plot .heatmaplayer .hm").count() >= 6 + 2 + 2  # drawn: inputs, hidden, outputs
     page.screenshot(path=str(output_dir / "network-toy-last-epoch.png"), full_page=True)
 
-    slider = page.locator("[data-testid=stSlider]").filter(has_text="Network after epoch").get_by_role("slider")
-    slider.focus()
-    slider.press("Home")  # epoch 0: the random weights before training
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && p.layout.title && "
-        "String(p.layout.title.text).includes('before training'))",
-        timeout=60_000,
-    )
-    wait_for_app(page)
+    _replay_to_before_training(page)
     first = _toy_figure(page)
     assert len([t for t in first["traces"] if t["type"] == "heatmap" and t["name"].startswith("hidden")]) == 6
     assert _edge_weights(first) != _edge_weights(last)
@@ -90,15 +95,7 @@ def test_an_mnist_mlp_picture_replays_its_epochs(server, page, output_dir):
     page.wait_for_selector(".js-plotly-plot .scatterlayer")
     last = page.evaluate(FIGURES_JS)[0]
     assert "after epoch 1" in last["title"]
-    slider = page.locator("[data-testid=stSlider]").filter(has_text="Network after epoch").get_by_role("slider")
-    slider.focus()
-    slider.press("Home")  # before training: the random weights
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot')].some(p => p.layout && p.layout.title && "
-        "String(p.layout.title.text).includes('before training'))",
-        timeout=60_000,
-    )
-    wait_for_app(page)
+    _replay_to_before_training(page)
     first = page.evaluate(FIGURES_JS)[0]
     assert [t["name"] for t in first["traces"]] == [t["name"] for t in last["traces"]]  # the same units drawn
     assert _edge_weights(first) != _edge_weights(last)  # with the weights of that epoch
